@@ -1,0 +1,135 @@
+//! One search step, as DARTS' `Architect` (α) plus the weight update of `train_search.py`:
+//! the α step (Adam, CE + λ·reg on an arch batch) and the weight step (SGD with global norm
+//! clipping on a weight batch, with softmax(α) detached as mixing weights).
+
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Tensor};
+
+use super::SearchConfig;
+use crate::arch_params::ArchParams;
+use crate::data::Batch;
+use crate::loss::cross_entropy;
+use crate::nn::clip_grad_norm;
+use crate::regularizer::Regularizer;
+use crate::space::{Supernet, SupernetShape};
+
+/// Host figures of one step.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepStats {
+    pub loss: f64,
+    pub reg: f64,
+    pub correct: usize,
+    pub count: usize,
+    pub grad_norm: f64,
+}
+
+/// Network weights, α, and both optimizers' states.
+pub struct Searcher {
+    pub config: SearchConfig,
+    pub net: Supernet,
+    pub arch: ArchParams,
+    pub optim_w: ModuleOptimizer,
+    pub optim_a: ModuleOptimizer,
+    reg: Box<dyn Regularizer>,
+    /// The autodiff device everything lives on.
+    pub device: Device,
+}
+
+impl Searcher {
+    /// A fresh supernet and α, initialised from `config.seed` on `device`.
+    pub fn new(config: SearchConfig, shape: SupernetShape, device: &Device) -> Self {
+        let device = device.clone().autodiff();
+        device.seed(config.seed);
+        let net = Supernet::new(config.space, shape, &device);
+        let arch = ArchParams::new(&config.space.alpha_shapes(), &device);
+        let (optim_w, optim_a) = build_optimizers(&config);
+        let reg = config.regularizer.build();
+        Self { config, net, arch, optim_w, optim_a, reg, device }
+    }
+
+    /// α step: loss = CE(arch batch) + λ·reg(α); one Adam step on α only.
+    pub fn arch_step(&mut self, batch: &Batch, lambda: f64) -> StepStats {
+        // Weights take no gradient here: only α is updated, so skip their weight gradients.
+        // (BN still runs on batch statistics and updates the shared running estimates.)
+        let net = self.net.clone().no_grad();
+        let alphas = self.arch.tensors();
+        let logits = net.forward(batch.images.clone(), &self.arch.betas(1.0));
+        let ce = cross_entropy(logits.clone(), batch.targets.clone());
+        let reg = self.reg.loss(&alphas, self.config.aggregation);
+        let loss = ce.clone() + reg.clone() * lambda;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.arch);
+        self.arch = self.optim_a.step(self.config.arch_lr, self.arch.clone(), grads);
+        let mut stats = host_stats(ce, Some(reg), logits, batch);
+        stats.count = batch.len;
+        stats
+    }
+
+    /// Weight step: CE(weight batch) with detached softmax(α); clip the global gradient norm;
+    /// one SGD step on the network weights.
+    pub fn weight_step(&mut self, batch: &Batch, lr: f64) -> StepStats {
+        let include_mix = self.net.clip_includes_mixing_weights();
+        let mix: Vec<Tensor<2>> = self
+            .arch
+            .betas(1.0)
+            .into_iter()
+            .map(|b| if include_mix { b.detach().require_grad() } else { b.detach() })
+            .collect();
+        let logits = self.net.forward(batch.images.clone(), &mix);
+        let ce = cross_entropy(logits.clone(), batch.targets.clone());
+        let mut grads = ce.backward();
+        let extra = if include_mix {
+            mix.iter()
+                .filter_map(|m| m.grad(&grads))
+                .map(|g| g.square().sum())
+                .reduce(|a, b| a + b)
+        } else {
+            None
+        };
+        let mut grads_w = GradientsParams::from_module(&mut grads, &self.net);
+        let norm = clip_grad_norm(&self.net, &mut grads_w, self.config.grad_clip, extra);
+        self.net = self.optim_w.step(lr, self.net.clone(), grads_w);
+        let mut stats = host_stats(ce, None, logits, batch);
+        stats.grad_norm = norm;
+        stats.count = batch.len;
+        stats
+    }
+}
+
+/// The weight optimizer (SGD) and the α optimizer (Adam) of `config`, with empty state.
+pub fn build_optimizers(config: &SearchConfig) -> (ModuleOptimizer, ModuleOptimizer) {
+    // PyTorch SGD: momentum without dampening, coupled weight decay.
+    let optim_w = SgdConfig::new()
+        .with_momentum(Some(MomentumConfig::new().with_momentum(config.w_momentum).with_dampening(0.0)))
+        .with_weight_decay(Some(WeightDecayConfig::new(config.w_weight_decay as f32)))
+        .init();
+    // PyTorch Adam with coupled L2 (not AdamW), as the reference's arch optimizer.
+    let optim_a = AdamConfig::new()
+        .with_beta_1(config.arch_beta1 as f32)
+        .with_beta_2(config.arch_beta2 as f32)
+        .with_epsilon(config.arch_eps as f32)
+        .with_weight_decay(Some(WeightDecayConfig::new(config.arch_weight_decay as f32)))
+        .init();
+    (optim_w, optim_a)
+}
+
+/// Brings loss, regularizer value and correct count to the host in one transfer.
+fn host_stats(ce: Tensor<1>, reg: Option<Tensor<1>>, logits: Tensor<2>, batch: &Batch) -> StepStats {
+    let n = batch.len;
+    let pred = logits.detach().argmax(1).reshape([n]);
+    let correct = pred.equal(batch.targets.clone()).float().sum();
+    let reg = reg.map(|r| r.detach()).unwrap_or_else(|| correct.zeros_like());
+    let v: Vec<f32> = Tensor::cat(vec![ce.detach(), reg, correct], 0)
+        .into_data()
+        .try_to_vec()
+        .unwrap_or_default();
+    StepStats {
+        loss: v.first().copied().unwrap_or(f32::NAN) as f64,
+        reg: v.get(1).copied().unwrap_or(0.0) as f64,
+        correct: v.get(2).copied().unwrap_or(0.0).round() as usize,
+        count: n,
+        grad_norm: 0.0,
+    }
+}

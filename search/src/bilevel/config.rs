@@ -1,0 +1,109 @@
+//! The resolved configuration of a search, saved as `config.json` in the run directory.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetName;
+use crate::regularizer::{Aggregation, RegularizerKind};
+use crate::schedule::LambdaSchedule;
+use crate::space::SpaceKind;
+
+/// Every setting of a search run. Defaults follow the β-DARTS NB201 script (spec §2–3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    pub space: SpaceKind,
+    pub dataset: DatasetName,
+    pub data_dir: Option<PathBuf>,
+    /// Side of the (square) images fed to the network; `None` keeps the dataset's own size.
+    pub image_size: Option<usize>,
+    pub channels: usize,
+    /// Cells per stage (NB201 N).
+    pub cells: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Caps the steps of an epoch (quick runs); `None` = one pass over the weight split.
+    pub steps_per_epoch: Option<usize>,
+    /// Fraction of the training set used for weights; the rest is the arch split.
+    pub train_portion: f64,
+    /// Crop + flip on both splits (as the reference, whose loaders share one dataset object).
+    pub augment: bool,
+    pub regularizer: RegularizerKind,
+    pub aggregation: Aggregation,
+    pub lambda: LambdaSchedule,
+    pub w_lr: f64,
+    pub w_lr_min: f64,
+    pub w_momentum: f64,
+    pub w_weight_decay: f64,
+    pub grad_clip: f64,
+    /// Cosine position e+1 (PyTorch ≥ 1.1, the reference) instead of e.
+    pub lr_shift: bool,
+    pub arch_lr: f64,
+    pub arch_beta1: f64,
+    pub arch_beta2: f64,
+    pub arch_eps: f64,
+    pub arch_weight_decay: f64,
+    pub seed: u64,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            space: SpaceKind::Nb201,
+            dataset: DatasetName::FashionMnistMini,
+            data_dir: None,
+            image_size: None,
+            channels: 16,
+            cells: 5,
+            epochs: 100,
+            batch_size: 64,
+            steps_per_epoch: None,
+            train_portion: 0.5,
+            augment: true,
+            regularizer: RegularizerKind::Beta,
+            aggregation: Aggregation::Mean,
+            lambda: LambdaSchedule::default(),
+            w_lr: 0.025,
+            w_lr_min: 0.001,
+            w_momentum: 0.9,
+            w_weight_decay: 3e-4,
+            grad_clip: 5.0,
+            lr_shift: true,
+            arch_lr: 3e-4,
+            arch_beta1: 0.5,
+            arch_beta2: 0.999,
+            arch_eps: 1e-8,
+            arch_weight_decay: 1e-3,
+            seed: 2,
+        }
+    }
+}
+
+impl SearchConfig {
+    /// Checks values that would otherwise fail deep inside the loop.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::Invalid(m));
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("--batch-size must be at least 1".into());
+        }
+        if self.channels == 0 || self.cells == 0 {
+            return bad("--channels and --cells must be at least 1".into());
+        }
+        if !(self.train_portion > 0.0 && self.train_portion < 1.0) {
+            return bad(format!("--train-portion {} must lie strictly between 0 and 1", self.train_portion));
+        }
+        if let Some(s) = self.image_size
+            && s < 4
+        {
+            return bad(format!("--image-size {s} is too small (the supernet halves it twice)"));
+        }
+        if self.steps_per_epoch == Some(0) {
+            return bad("--steps-per-epoch must be at least 1".into());
+        }
+        Ok(())
+    }
+}

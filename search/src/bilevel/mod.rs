@@ -1,0 +1,16 @@
+//! The bilevel β-DARTS loop (first order, spec §2): per step an Adam step on α over an arch
+//! batch (CE + λ·regularizer), then an SGD step on the weights over a weight batch with
+//! softmax(α) as fixed mixing weights. Runs are recorded in a run directory and resume from
+//! their last checkpoint.
+
+mod architect;
+mod checkpoint;
+mod config;
+mod history;
+mod run;
+
+pub use architect::{Searcher, StepStats, build_optimizers};
+pub use checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
+pub use config::SearchConfig;
+pub use history::{EpochRecord, read_history};
+pub use run::{ARCH_FILE, CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, Observer, RunOutcome, Running, SUMMARY_FILE, SilentObserver, resume, run_search};

@@ -1,0 +1,297 @@
+//! A search run and its directory: `config.json`, `history.jsonl`, `checkpoint.bin` after every
+//! epoch, and at the end `arch.txt` and `summary.json`. A run resumes from its checkpoint with
+//! the same result as an uninterrupted run (data order and augmentation come from a
+//! checkpointed generator; weights, α and both optimizer states are restored).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+
+use super::architect::{Searcher, StepStats, build_optimizers};
+use super::checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
+use super::history::{EpochRecord, append_record, truncate_history};
+use super::SearchConfig;
+use crate::arch_params::softmax_rows;
+use crate::data::{self, Augment, Dataset, make_batch};
+use crate::rng::Rng;
+use crate::schedule::cosine_lr;
+use crate::space::SupernetShape;
+use crate::{Error, Result};
+
+pub const CONFIG_FILE: &str = "config.json";
+pub const HISTORY_FILE: &str = "history.jsonl";
+pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
+pub const ARCH_FILE: &str = "arch.txt";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// Running means over an epoch, for progress display.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Running {
+    pub loss_sum: f64,
+    pub reg_sum: f64,
+    pub norm_sum: f64,
+    pub correct: usize,
+    pub count: usize,
+    pub steps: usize,
+}
+
+impl Running {
+    fn add(&mut self, s: &StepStats) {
+        self.loss_sum += s.loss * s.count as f64;
+        self.reg_sum += s.reg;
+        self.norm_sum += s.grad_norm;
+        self.correct += s.correct;
+        self.count += s.count;
+        self.steps += 1;
+    }
+    pub fn loss(&self) -> f64 {
+        self.loss_sum / self.count.max(1) as f64
+    }
+    pub fn acc(&self) -> f64 {
+        100.0 * self.correct as f64 / self.count.max(1) as f64
+    }
+}
+
+/// Receives progress; the CLI draws bars from it.
+pub trait Observer {
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    fn step(&mut self, _step: usize, _train: &Running, _arch: &Running) {}
+    fn epoch_end(&mut self, _record: &EpochRecord) {}
+}
+
+pub struct SilentObserver;
+impl Observer for SilentObserver {}
+
+/// What a finished (or stopped) run leaves.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub run_dir: PathBuf,
+    pub history: Vec<EpochRecord>,
+    /// Epochs completed so far.
+    pub epochs_done: usize,
+    /// Whether all configured epochs ran.
+    pub finished: bool,
+    pub final_arch: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointHeader {
+    format: u32,
+    epochs_done: usize,
+    rng: Rng,
+}
+
+/// Starts a new run in `run_dir` (created; it must not hold a run already).
+/// `stop_after` ends the process's share after that many epochs (resumable), as a job that
+/// has to fit a scheduler's time limit would.
+pub fn run_search(
+    config: SearchConfig,
+    run_dir: &Path,
+    device: &Device,
+    stop_after: Option<usize>,
+    observer: &mut dyn Observer,
+) -> Result<RunOutcome> {
+    config.validate()?;
+    if run_dir.join(CONFIG_FILE).exists() {
+        return Err(Error::Invalid(format!(
+            "{} already holds a run: use --resume {} to continue it, or choose another --out",
+            run_dir.display(),
+            run_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    let data = load_data(&config)?;
+    write_atomic(&run_dir.join(CONFIG_FILE), &serde_json::to_vec_pretty(&config)?)?;
+    let searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
+    let rng = Rng::new(config.seed);
+    drive(searcher, &data, run_dir, 0, rng, Vec::new(), stop_after, observer)
+}
+
+/// Continues the run in `run_dir` from its last checkpoint.
+pub fn resume(run_dir: &Path, device: &Device, stop_after: Option<usize>, observer: &mut dyn Observer) -> Result<RunOutcome> {
+    let cfg_path = run_dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
+    let config: SearchConfig =
+        serde_json::from_str(&text).map_err(|e| Error::format(&cfg_path, format!("not a search config: {e}")))?;
+    config.validate()?;
+    let data = load_data(&config)?;
+    let mut searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
+    let ckpt_path = run_dir.join(CHECKPOINT_FILE);
+    let (start, rng) = if ckpt_path.exists() {
+        let ckpt = read_checkpoint(&ckpt_path)?;
+        let header: CheckpointHeader = serde_json::from_value(ckpt.header.clone())
+            .map_err(|e| Error::Checkpoint { path: ckpt_path.clone(), message: format!("bad header: {e}") })?;
+        restore(&mut searcher, &ckpt, &ckpt_path)?;
+        (header.epochs_done, header.rng)
+    } else {
+        (0, Rng::new(config.seed))
+    };
+    let history = truncate_history(&run_dir.join(HISTORY_FILE), start)?;
+    tracing::info!(epoch = start, run = %run_dir.display(), "resuming");
+    drive(searcher, &data, run_dir, start, rng, history, stop_after, observer)
+}
+
+fn load_data(config: &SearchConfig) -> Result<Dataset> {
+    let ds = data::load(config.dataset, config.data_dir.as_deref())?;
+    Ok(match config.image_size {
+        Some(s) => ds.resized(s),
+        None => ds,
+    })
+}
+
+fn shape_of(config: &SearchConfig, data: &Dataset) -> SupernetShape {
+    SupernetShape {
+        in_channels: data.channels(),
+        channels: config.channels,
+        cells: config.cells,
+        classes: data.num_classes(),
+    }
+}
+
+fn restore(s: &mut Searcher, ckpt: &Checkpoint, path: &Path) -> Result<()> {
+    let err = |m: String| Error::Checkpoint { path: path.to_path_buf(), message: m };
+    let blob = |name: &str| -> Result<Bytes> {
+        ckpt.blob(name)
+            .map(|b| Bytes::from_bytes_vec(b.to_vec()))
+            .ok_or_else(|| err(format!("missing part {name:?}")))
+    };
+    let record = |name: &str| -> Result<ModuleRecord> {
+        ModuleRecord::from_bytes(blob(name)?).map_err(|e| err(format!("part {name:?}: {e:?}")))
+    };
+    s.net = s.net.clone().try_load_record(record("net")?).map_err(|e| {
+        err(format!("network does not match this run's config: {e:?}"))
+    })?;
+    s.arch = s.arch.clone().try_load_record(record("arch")?).map_err(|e| err(format!("α: {e:?}")))?;
+    let (w, a) = build_optimizers(&s.config);
+    s.optim_w = w.from_bytes(blob("optim_w")?).map_err(|e| err(format!("weight optimizer: {e:?}")))?;
+    s.optim_a = a.from_bytes(blob("optim_a")?).map_err(|e| err(format!("α optimizer: {e:?}")))?;
+    Ok(())
+}
+
+fn save(s: &Searcher, path: &Path, epochs_done: usize, rng: Rng) -> Result<()> {
+    let err = |m: String| Error::Checkpoint { path: path.to_path_buf(), message: m };
+    let bytes = |r: std::result::Result<Bytes, burn::store::RecordError>, name: &str| {
+        r.map(|b| b.to_vec()).map_err(|e| err(format!("serialising {name}: {e:?}")))
+    };
+    let header = serde_json::to_value(CheckpointHeader { format: 1, epochs_done, rng })?;
+    let blobs = vec![
+        ("net".to_string(), bytes(s.net.clone().into_record().into_bytes(), "network")?),
+        ("arch".to_string(), bytes(s.arch.clone().into_record().into_bytes(), "α")?),
+        ("optim_w".to_string(), bytes(s.optim_w.into_bytes(), "weight optimizer")?),
+        ("optim_a".to_string(), bytes(s.optim_a.into_bytes(), "α optimizer")?),
+    ];
+    write_checkpoint(path, &Checkpoint { header, blobs })
+}
+
+/// `count` distinct indices from `pool`, uniformly (a fresh arch batch every step).
+fn sample(pool: &[usize], count: usize, rng: &mut Rng) -> Vec<usize> {
+    if count >= pool.len() {
+        let mut all = pool.to_vec();
+        rng.shuffle(&mut all);
+        return all;
+    }
+    let mut picked: Vec<usize> = Vec::with_capacity(count);
+    while picked.len() < count {
+        let i = pool[rng.below(pool.len())];
+        if !picked.contains(&i) {
+            picked.push(i);
+        }
+    }
+    picked
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    mut s: Searcher,
+    data: &Dataset,
+    run_dir: &Path,
+    start: usize,
+    mut rng: Rng,
+    mut history: Vec<EpochRecord>,
+    stop_after: Option<usize>,
+    observer: &mut dyn Observer,
+) -> Result<RunOutcome> {
+    let cfg = s.config.clone();
+    let n = data.train.len();
+    let n_w = ((n as f64 * cfg.train_portion).floor() as usize).clamp(1, n.saturating_sub(1).max(1));
+    let weight_pool: Vec<usize> = (0..n_w).collect();
+    let arch_pool: Vec<usize> = if n_w < n { (n_w..n).collect() } else { (0..n).collect() };
+    let full_steps = n_w.div_ceil(cfg.batch_size);
+    let steps = cfg.steps_per_epoch.map_or(full_steps, |k| k.min(full_steps));
+    let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
+    let k = cfg.space.op_names().len();
+    let end = stop_after.map_or(cfg.epochs, |m| (start + m).min(cfg.epochs));
+
+    for epoch in start..end {
+        let t0 = Instant::now();
+        let lr = cosine_lr(epoch, cfg.epochs, cfg.w_lr, cfg.w_lr_min, cfg.lr_shift);
+        let lambda = cfg.lambda.value(epoch);
+        observer.epoch_start(epoch, cfg.epochs, steps);
+        let mut order = weight_pool.clone();
+        rng.shuffle(&mut order);
+        let (mut train, mut arch) = (Running::default(), Running::default());
+        for (step, chunk) in order.chunks(cfg.batch_size).take(steps).enumerate() {
+            let arch_idx = sample(&arch_pool, cfg.batch_size, &mut rng);
+            let batch = make_batch(&data.train, &arch_idx, augment, &mut rng, &data.mean, &data.std, &s.device);
+            arch.add(&s.arch_step(&batch, lambda));
+            let batch = make_batch(&data.train, chunk, augment, &mut rng, &data.mean, &data.std, &s.device);
+            train.add(&s.weight_step(&batch, lr));
+            observer.step(step + 1, &train, &arch);
+        }
+        let alphas = s.arch.to_host();
+        let derived = cfg.space.derive(&alphas)?;
+        let rows = |v: &[f32]| v.chunks(k).map(|r| r.to_vec()).collect::<Vec<_>>();
+        let record = EpochRecord {
+            epoch,
+            steps: train.steps,
+            lr,
+            lambda,
+            train_loss: train.loss(),
+            train_acc: train.acc(),
+            arch_loss: arch.loss(),
+            arch_acc: arch.acc(),
+            reg: arch.reg_sum / arch.steps.max(1) as f64,
+            grad_norm: train.norm_sum / train.steps.max(1) as f64,
+            alpha: alphas.iter().map(|a| rows(a)).collect(),
+            beta: alphas.iter().map(|a| rows(&softmax_rows(a, k, 1.0))).collect(),
+            arch: derived.to_string(),
+            skip_share: derived.skip_share(),
+            none_share: derived.none_share(),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        append_record(&run_dir.join(HISTORY_FILE), &record)?;
+        save(&s, &run_dir.join(CHECKPOINT_FILE), epoch + 1, rng)?;
+        tracing::info!(
+            epoch,
+            train_acc = format!("{:.2}", record.train_acc),
+            arch_acc = format!("{:.2}", record.arch_acc),
+            lambda,
+            arch = %record.arch,
+            "epoch done"
+        );
+        observer.epoch_end(&record);
+        history.push(record);
+    }
+
+    let epochs_done = end;
+    let finished = epochs_done >= cfg.epochs;
+    let final_arch = history.last().map(|r| r.arch.clone());
+    if finished && let Some(arch) = &final_arch {
+        write_atomic(&run_dir.join(ARCH_FILE), format!("{arch}\n").as_bytes())?;
+        let summary = serde_json::json!({
+            "final_arch": arch,
+            "epochs": epochs_done,
+            "search_seconds": history.iter().map(|r| r.seconds).sum::<f64>(),
+            "skip_share": history.last().map(|r| r.skip_share),
+            "none_share": history.last().map(|r| r.none_share),
+            "final_train_acc": history.last().map(|r| r.train_acc),
+            "final_arch_acc": history.last().map(|r| r.arch_acc),
+        });
+        write_atomic(&run_dir.join(SUMMARY_FILE), &serde_json::to_vec_pretty(&summary)?)?;
+    }
+    Ok(RunOutcome { run_dir: run_dir.to_path_buf(), history, epochs_done, finished, final_arch })
+}

@@ -1,0 +1,41 @@
+//! The crate's one error type: every variant says which file or input was wrong and how.
+
+use std::path::PathBuf;
+
+/// Errors of the search library. File errors always carry the path.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A data file whose content does not match its format.
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    /// A dataset that is not on disk, with instructions to get it.
+    #[error("{0}")]
+    MissingData(String),
+    /// Bad user input (flags, arch strings, configs).
+    #[error("{0}")]
+    Invalid(String),
+    /// A backend that this build does not contain.
+    #[error("{0}")]
+    Backend(String),
+    #[error("{path}: checkpoint: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+    pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Format { path: path.into(), message: message.into() }
+    }
+}

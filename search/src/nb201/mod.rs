@@ -1,0 +1,13 @@
+//! NAS-Bench-201 space (Dong & Yang, ICLR 2020): five ops on the six edges of a 4-node cell,
+//! cells stacked in the ResNet-like macro. One network type serves both the supernet (every
+//! edge mixes all five ops, BN without affine) and the discrete network of an arch string.
+
+mod arch;
+mod cell;
+mod network;
+mod ops;
+
+pub use arch::{Arch, NUM_EDGES, OPS, edge_index, edge_nodes};
+pub use cell::{Cell, Edge};
+pub use network::{Nb201Network, ResBlock};
+pub use ops::{Nb201Op, Op};

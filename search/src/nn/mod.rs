@@ -1,0 +1,12 @@
+//! Building blocks shared by every space: batch norm with an optional affine part, the
+//! ReLU→Conv→BN unit, parameter counting and global gradient-norm clipping.
+
+mod batch_norm;
+mod grad_clip;
+mod param_count;
+mod relu_conv_bn;
+
+pub use batch_norm::BatchNorm2d;
+pub use grad_clip::{clip_grad_norm, grad_norm};
+pub use param_count::count_params;
+pub use relu_conv_bn::{ReluConvBn, conv};
