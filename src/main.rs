@@ -1,1 +1,53 @@
-fn main() {}
+//! `betadarts`: β-DARTS architecture search from the command line.
+//!
+//! A thin entry point: parse flags, set up logging, run one subcommand, map errors to exit
+//! codes (0 ok, 1 the command failed, 2 bad usage or input).
+
+mod cli;
+mod commands;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            let user_error = err.chain().any(|e| {
+                matches!(
+                    e.downcast_ref::<betadarts_search::Error>(),
+                    Some(
+                        betadarts_search::Error::Invalid(_)
+                            | betadarts_search::Error::MissingData(_)
+                            | betadarts_search::Error::Backend(_)
+                            | betadarts_search::Error::Format { .. }
+                    )
+                )
+            });
+            ExitCode::from(if user_error { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_logging(verbose: bool, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet {
+        "warn"
+    } else if verbose {
+        "debug"
+    } else {
+        "info"
+    };
+    let filter =
+        EnvFilter::try_from_env("BETADARTS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

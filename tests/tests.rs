@@ -1,1 +1,4 @@
+//! End-to-end tests of the `betadarts` binary (one integration binary, as ripgrep and uv do).
 
+mod common;
+mod search;

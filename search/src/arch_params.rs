@@ -16,7 +16,9 @@ impl ArchParams {
     pub fn new(shapes: &[[usize; 2]], device: &Device) -> Self {
         let alphas = shapes
             .iter()
-            .map(|&s| Param::from_tensor(Tensor::random(s, Distribution::Normal(0.0, 1e-3), device)))
+            .map(|&s| {
+                Param::from_tensor(Tensor::random(s, Distribution::Normal(0.0, 1e-3), device))
+            })
             .collect();
         Self { alphas }
     }
@@ -25,7 +27,9 @@ impl ArchParams {
     pub fn from_values(values: &[(Vec<f32>, [usize; 2])], device: &Device) -> Self {
         let alphas = values
             .iter()
-            .map(|(v, s)| Param::from_tensor(Tensor::from_data(TensorData::new(v.clone(), *s), device)))
+            .map(|(v, s)| {
+                Param::from_tensor(Tensor::from_data(TensorData::new(v.clone(), *s), device))
+            })
             .collect();
         Self { alphas }
     }
@@ -38,7 +42,16 @@ impl ArchParams {
     pub fn betas(&self, temperature: f64) -> Vec<Tensor<2>> {
         self.tensors()
             .into_iter()
-            .map(|a| softmax(if temperature == 1.0 { a } else { a / temperature }, 1))
+            .map(|a| {
+                softmax(
+                    if temperature == 1.0 {
+                        a
+                    } else {
+                        a / temperature
+                    },
+                    1,
+                )
+            })
             .collect()
     }
 

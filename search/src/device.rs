@@ -19,7 +19,9 @@ pub fn parse_device(spec: &str) -> Result<Device> {
             let index = match s.strip_prefix("cuda:") {
                 None => 0,
                 Some(i) => i.parse::<usize>().map_err(|_| {
-                    Error::Invalid(format!("--device {spec}: expected cuda:N with N a GPU index"))
+                    Error::Invalid(format!(
+                        "--device {spec}: expected cuda:N with N a GPU index"
+                    ))
                 })?,
             };
             libtorch_cuda(index)

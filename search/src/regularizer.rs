@@ -14,8 +14,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::activation::softplus;
 use burn::tensor::Tensor;
+use burn::tensor::activation::softplus;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -188,7 +188,10 @@ mod tests {
         let loss = BetaDecay.loss(&[a.clone()], Aggregation::Mean);
         assert!((loss.clone().into_scalar::<f32>() as f64 - 5f64.ln()).abs() < 1e-6);
         let g = a.grad(&loss.backward()).unwrap().into_data();
-        g.assert_approx_eq::<f32>(&TensorData::new(vec![1.0f32 / 30.0; 30], [6, 5]), Tolerance::absolute(1e-7));
+        g.assert_approx_eq::<f32>(
+            &TensorData::new(vec![1.0f32 / 30.0; 30], [6, 5]),
+            Tolerance::absolute(1e-7),
+        );
     }
 
     #[test]
@@ -200,15 +203,25 @@ mod tests {
             let reg = kind.build();
             let a = a.clone().detach().require_grad();
             let loss = reg.loss(&[a.clone()], Aggregation::Mean);
-            let g: Vec<f32> = a.grad(&loss.backward()).unwrap().into_data().try_to_vec().unwrap();
+            let g: Vec<f32> = a
+                .grad(&loss.backward())
+                .unwrap()
+                .into_data()
+                .try_to_vec()
+                .unwrap();
             let h = 1e-2f32;
             for i in 0..30 {
                 let mut p = host.clone();
                 let mut m = host.clone();
                 p[i] += h;
                 m[i] -= h;
-                let fd = (value(reg.as_ref(), &p, [6, 5]) - value(reg.as_ref(), &m, [6, 5])) / (2.0 * h as f64);
-                assert!((fd - g[i] as f64).abs() < 2e-3, "{kind}: entry {i}: fd {fd} vs autodiff {}", g[i]);
+                let fd = (value(reg.as_ref(), &p, [6, 5]) - value(reg.as_ref(), &m, [6, 5]))
+                    / (2.0 * h as f64);
+                assert!(
+                    (fd - g[i] as f64).abs() < 2e-3,
+                    "{kind}: entry {i}: fd {fd} vs autodiff {}",
+                    g[i]
+                );
             }
             if kind == RegularizerKind::Beta {
                 // ∂L/∂α = softmax(α)/E.
@@ -231,8 +244,12 @@ mod tests {
         let device = Device::flex();
         let a = Tensor::<2>::random([14, 7], Distribution::Normal(0.0, 1.0), &device);
         let b = Tensor::<2>::random([14, 7], Distribution::Normal(0.0, 1.0), &device);
-        let mean = BetaDecay.loss(&[a.clone(), b.clone()], Aggregation::Mean).into_scalar::<f32>();
-        let sum = BetaDecay.loss(&[a.clone(), b.clone()], Aggregation::Sum).into_scalar::<f32>();
+        let mean = BetaDecay
+            .loss(&[a.clone(), b.clone()], Aggregation::Mean)
+            .into_scalar::<f32>();
+        let sum = BetaDecay
+            .loss(&[a.clone(), b.clone()], Aggregation::Sum)
+            .into_scalar::<f32>();
         let ma = BetaDecay.loss(&[a], Aggregation::Mean).into_scalar::<f32>();
         let mb = BetaDecay.loss(&[b], Aggregation::Mean).into_scalar::<f32>();
         assert!((mean - (ma + mb) / 2.0).abs() < 1e-5);
@@ -244,7 +261,10 @@ mod tests {
         // One row [0, 0]: smoothmax(0, 0, 0) = ln 3; global lse of a 2×2 zero matrix = ln 4.
         assert!((value(&BetaZero, &[0.0, 0.0], [1, 2]) - 3f64.ln()).abs() < 1e-6);
         assert!((value(&BetaGlobal, &[0.0; 4], [2, 2]) - 4f64.ln()).abs() < 1e-6);
-        assert_eq!("beta-zero".parse::<RegularizerKind>().unwrap(), RegularizerKind::BetaZero);
+        assert_eq!(
+            "beta-zero".parse::<RegularizerKind>().unwrap(),
+            RegularizerKind::BetaZero
+        );
         assert!("beta_zero".parse::<RegularizerKind>().is_err());
     }
 }

@@ -11,7 +11,9 @@ pub struct Rng {
 impl Rng {
     pub fn new(seed: u64) -> Self {
         // Mix the seed once so that small consecutive seeds give unrelated streams.
-        let mut r = Rng { state: seed ^ 0x9E37_79B9_7F4A_7C15 };
+        let mut r = Rng {
+            state: seed ^ 0x9E37_79B9_7F4A_7C15,
+        };
         r.next_u64();
         r
     }
@@ -74,7 +76,10 @@ mod tests {
         for _ in 0..10_000 {
             counts[a.below(10)] += 1;
         }
-        assert!(counts.iter().all(|&c| (850..1150).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (850..1150).contains(&c)),
+            "{counts:?}"
+        );
         let mean: f64 = (0..10_000).map(|_| a.normal()).sum::<f64>() / 10_000.0;
         assert!(mean.abs() < 0.05, "{mean}");
     }

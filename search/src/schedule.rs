@@ -15,13 +15,23 @@ use crate::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum LambdaSchedule {
-    Constant { value: f64 },
-    Linear { start: f64, end: f64, ref_epochs: usize },
+    Constant {
+        value: f64,
+    },
+    Linear {
+        start: f64,
+        end: f64,
+        ref_epochs: usize,
+    },
 }
 
 impl Default for LambdaSchedule {
     fn default() -> Self {
-        LambdaSchedule::Linear { start: 0.0, end: 50.0, ref_epochs: 100 }
+        LambdaSchedule::Linear {
+            start: 0.0,
+            end: 50.0,
+            ref_epochs: 100,
+        }
     }
 }
 
@@ -29,7 +39,11 @@ impl LambdaSchedule {
     pub fn value(&self, epoch: usize) -> f64 {
         match *self {
             LambdaSchedule::Constant { value } => value,
-            LambdaSchedule::Linear { start, end, ref_epochs } => {
+            LambdaSchedule::Linear {
+                start,
+                end,
+                ref_epochs,
+            } => {
                 let t = (epoch as f64 / ref_epochs.max(1) as f64).min(1.0);
                 start + (end - start) * t
             }
@@ -47,7 +61,11 @@ impl LambdaSchedule {
         };
         let parts: Vec<&str> = s.split(':').collect();
         let num = |i: usize| -> Result<f64, Error> {
-            parts.get(i).ok_or_else(bad)?.parse::<f64>().map_err(|_| bad())
+            parts
+                .get(i)
+                .ok_or_else(bad)?
+                .parse::<f64>()
+                .map_err(|_| bad())
         };
         match parts[0] {
             "constant" if parts.len() == 2 => Ok(LambdaSchedule::Constant { value: num(1)? }),
@@ -65,7 +83,11 @@ impl LambdaSchedule {
                 if ref_epochs == 0 {
                     return Err(bad());
                 }
-                Ok(LambdaSchedule::Linear { start, end, ref_epochs })
+                Ok(LambdaSchedule::Linear {
+                    start,
+                    end,
+                    ref_epochs,
+                })
             }
             _ => Err(bad()),
         }
@@ -76,7 +98,11 @@ impl fmt::Display for LambdaSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             LambdaSchedule::Constant { value } => write!(f, "constant:{value}"),
-            LambdaSchedule::Linear { start, end, ref_epochs } => {
+            LambdaSchedule::Linear {
+                start,
+                end,
+                ref_epochs,
+            } => {
                 write!(f, "linear:{start}:{end}:{ref_epochs}")
             }
         }
@@ -117,8 +143,14 @@ mod tests {
         assert_eq!(s.value(0), 25.0);
         assert!((s.value(25) - 12.5).abs() < 1e-12);
         assert_eq!(s.value(80), 0.0, "holds at the end value");
-        assert_eq!(LambdaSchedule::parse("constant:5", 10).unwrap().value(7), 5.0);
-        assert_eq!(LambdaSchedule::parse("linear:0:50:100", 10).unwrap(), LambdaSchedule::default());
+        assert_eq!(
+            LambdaSchedule::parse("constant:5", 10).unwrap().value(7),
+            5.0
+        );
+        assert_eq!(
+            LambdaSchedule::parse("linear:0:50:100", 10).unwrap(),
+            LambdaSchedule::default()
+        );
         assert!(LambdaSchedule::parse("decrease:0:25", 10).is_err());
         assert!(LambdaSchedule::parse("ramp:1", 10).is_err());
         let round: LambdaSchedule = LambdaSchedule::default().to_string().parse().unwrap();

@@ -48,12 +48,14 @@ impl SpaceKind {
     /// Human-readable edge labels, per α tensor, for plots and logs.
     pub fn edge_labels(self) -> Vec<Vec<String>> {
         match self {
-            SpaceKind::Nb201 => vec![(0..nb201::NUM_EDGES)
-                .map(|e| {
-                    let (to, from) = nb201::edge_nodes(e);
-                    format!("{to}<-{from}")
-                })
-                .collect()],
+            SpaceKind::Nb201 => vec![
+                (0..nb201::NUM_EDGES)
+                    .map(|e| {
+                        let (to, from) = nb201::edge_nodes(e);
+                        format!("{to}<-{from}")
+                    })
+                    .collect(),
+            ],
         }
     }
 
@@ -76,7 +78,9 @@ impl FromStr for SpaceKind {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "nb201" => Ok(SpaceKind::Nb201),
-            _ => Err(Error::Invalid(format!("unknown search space {s:?}; choose nb201"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown search space {s:?}; choose nb201"
+            ))),
         }
     }
 }

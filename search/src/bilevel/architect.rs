@@ -2,7 +2,6 @@
 //! the α step (Adam, CE + λ·reg on an arch batch) and the weight step (SGD with global norm
 //! clipping on a weight batch, with softmax(α) detached as mixing weights).
 
-use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
@@ -12,7 +11,7 @@ use super::SearchConfig;
 use crate::arch_params::ArchParams;
 use crate::data::Batch;
 use crate::loss::cross_entropy;
-use crate::nn::clip_grad_norm;
+use crate::nn::{clip_grad_norm, frozen};
 use crate::regularizer::Regularizer;
 use crate::space::{Supernet, SupernetShape};
 
@@ -47,21 +46,31 @@ impl Searcher {
         let arch = ArchParams::new(&config.space.alpha_shapes(), &device);
         let (optim_w, optim_a) = build_optimizers(&config);
         let reg = config.regularizer.build();
-        Self { config, net, arch, optim_w, optim_a, reg, device }
+        Self {
+            config,
+            net,
+            arch,
+            optim_w,
+            optim_a,
+            reg,
+            device,
+        }
     }
 
     /// α step: loss = CE(arch batch) + λ·reg(α); one Adam step on α only.
     pub fn arch_step(&mut self, batch: &Batch, lambda: f64) -> StepStats {
         // Weights take no gradient here: only α is updated, so skip their weight gradients.
         // (BN still runs on batch statistics and updates the shared running estimates.)
-        let net = self.net.clone().no_grad();
+        let net = frozen(&self.net);
         let alphas = self.arch.tensors();
         let logits = net.forward(batch.images.clone(), &self.arch.betas(1.0));
         let ce = cross_entropy(logits.clone(), batch.targets.clone());
         let reg = self.reg.loss(&alphas, self.config.aggregation);
         let loss = ce.clone() + reg.clone() * lambda;
         let grads = GradientsParams::from_grads(loss.backward(), &self.arch);
-        self.arch = self.optim_a.step(self.config.arch_lr, self.arch.clone(), grads);
+        self.arch = self
+            .optim_a
+            .step(self.config.arch_lr, self.arch.clone(), grads);
         let mut stats = host_stats(ce, Some(reg), logits, batch);
         stats.count = batch.len;
         stats
@@ -75,7 +84,13 @@ impl Searcher {
             .arch
             .betas(1.0)
             .into_iter()
-            .map(|b| if include_mix { b.detach().require_grad() } else { b.detach() })
+            .map(|b| {
+                if include_mix {
+                    b.detach().require_grad()
+                } else {
+                    b.detach()
+                }
+            })
             .collect();
         let logits = self.net.forward(batch.images.clone(), &mix);
         let ce = cross_entropy(logits.clone(), batch.targets.clone());
@@ -102,7 +117,11 @@ impl Searcher {
 pub fn build_optimizers(config: &SearchConfig) -> (ModuleOptimizer, ModuleOptimizer) {
     // PyTorch SGD: momentum without dampening, coupled weight decay.
     let optim_w = SgdConfig::new()
-        .with_momentum(Some(MomentumConfig::new().with_momentum(config.w_momentum).with_dampening(0.0)))
+        .with_momentum(Some(
+            MomentumConfig::new()
+                .with_momentum(config.w_momentum)
+                .with_dampening(0.0),
+        ))
         .with_weight_decay(Some(WeightDecayConfig::new(config.w_weight_decay as f32)))
         .init();
     // PyTorch Adam with coupled L2 (not AdamW), as the reference's arch optimizer.
@@ -110,17 +129,26 @@ pub fn build_optimizers(config: &SearchConfig) -> (ModuleOptimizer, ModuleOptimi
         .with_beta_1(config.arch_beta1 as f32)
         .with_beta_2(config.arch_beta2 as f32)
         .with_epsilon(config.arch_eps as f32)
-        .with_weight_decay(Some(WeightDecayConfig::new(config.arch_weight_decay as f32)))
+        .with_weight_decay(Some(WeightDecayConfig::new(
+            config.arch_weight_decay as f32,
+        )))
         .init();
     (optim_w, optim_a)
 }
 
 /// Brings loss, regularizer value and correct count to the host in one transfer.
-fn host_stats(ce: Tensor<1>, reg: Option<Tensor<1>>, logits: Tensor<2>, batch: &Batch) -> StepStats {
+fn host_stats(
+    ce: Tensor<1>,
+    reg: Option<Tensor<1>>,
+    logits: Tensor<2>,
+    batch: &Batch,
+) -> StepStats {
     let n = batch.len;
     let pred = logits.detach().argmax(1).reshape([n]);
     let correct = pred.equal(batch.targets.clone()).float().sum();
-    let reg = reg.map(|r| r.detach()).unwrap_or_else(|| correct.zeros_like());
+    let reg = reg
+        .map(|r| r.detach())
+        .unwrap_or_else(|| correct.zeros_like());
     let v: Vec<f32> = Tensor::cat(vec![ce.detach(), reg, correct], 0)
         .into_data()
         .try_to_vec()

@@ -20,14 +20,23 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn blob(&self, name: &str) -> Option<&[u8]> {
-        self.blobs.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_slice())
+        self.blobs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
     }
 }
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -48,7 +57,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 pub fn write_checkpoint(path: &Path, ckpt: &Checkpoint) -> Result<()> {
     let header = serde_json::to_vec(&ckpt.header)?;
-    let mut out = Vec::with_capacity(64 + header.len() + ckpt.blobs.iter().map(|(_, b)| b.len() + 32).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        64 + header.len() + ckpt.blobs.iter().map(|(_, b)| b.len() + 32).sum::<usize>(),
+    );
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(&header);
@@ -64,13 +75,19 @@ pub fn write_checkpoint(path: &Path, ckpt: &Checkpoint) -> Result<()> {
 
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let bad = |m: &str| Error::Checkpoint { path: path.to_path_buf(), message: m.to_string() };
+    let bad = |m: &str| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: m.to_string(),
+    };
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
         return Err(bad("not a betadarts checkpoint (missing BDCKPT01 magic)"));
     }
     let mut pos = 8usize;
     let mut take = |n: usize| -> Result<&[u8]> {
-        let end = pos.checked_add(n).filter(|&e| e <= bytes.len()).ok_or_else(|| bad("truncated file"))?;
+        let end = pos
+            .checked_add(n)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| bad("truncated file"))?;
         let s = &bytes[pos..end];
         pos = end;
         Ok(s)
@@ -110,8 +127,16 @@ mod tests {
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 2]).unwrap();
         let e = read_checkpoint(&p).unwrap_err().to_string();
-        assert!(e.contains("checkpoint.bin") && e.contains("truncated"), "{e}");
+        assert!(
+            e.contains("checkpoint.bin") && e.contains("truncated"),
+            "{e}"
+        );
         std::fs::write(&p, b"hello world").unwrap();
-        assert!(read_checkpoint(&p).unwrap_err().to_string().contains("not a betadarts checkpoint"));
+        assert!(
+            read_checkpoint(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("not a betadarts checkpoint")
+        );
     }
 }

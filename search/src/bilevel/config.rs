@@ -94,12 +94,17 @@ impl SearchConfig {
             return bad("--channels and --cells must be at least 1".into());
         }
         if !(self.train_portion > 0.0 && self.train_portion < 1.0) {
-            return bad(format!("--train-portion {} must lie strictly between 0 and 1", self.train_portion));
+            return bad(format!(
+                "--train-portion {} must lie strictly between 0 and 1",
+                self.train_portion
+            ));
         }
         if let Some(s) = self.image_size
             && s < 4
         {
-            return bad(format!("--image-size {s} is too small (the supernet halves it twice)"));
+            return bad(format!(
+                "--image-size {s} is too small (the supernet halves it twice)"
+            ));
         }
         if self.steps_per_epoch == Some(0) {
             return bad("--steps-per-epoch must be at least 1".into());

@@ -45,7 +45,9 @@ pub fn append_record(path: &Path, rec: &EpochRecord) -> Result<()> {
         .append(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    f.write_all(&line).and_then(|_| f.sync_data()).map_err(|e| Error::io(path, e))
+    f.write_all(&line)
+        .and_then(|_| f.sync_data())
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Reads every record; a malformed line is an error naming its line number.
@@ -65,7 +67,10 @@ pub fn truncate_history(path: &Path, epoch: usize) -> Result<Vec<EpochRecord>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let kept: Vec<EpochRecord> = read_history(path)?.into_iter().filter(|r| r.epoch < epoch).collect();
+    let kept: Vec<EpochRecord> = read_history(path)?
+        .into_iter()
+        .filter(|r| r.epoch < epoch)
+        .collect();
     let mut text = Vec::new();
     for r in &kept {
         text.extend(serde_json::to_vec(r)?);

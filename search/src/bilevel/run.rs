@@ -11,10 +11,10 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
+use super::SearchConfig;
 use super::architect::{Searcher, StepStats, build_optimizers};
 use super::checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
 use super::history::{EpochRecord, append_record, truncate_history};
-use super::SearchConfig;
 use crate::arch_params::softmax_rows;
 use crate::data::{self, Augment, Dataset, make_batch};
 use crate::rng::Rng;
@@ -105,26 +105,46 @@ pub fn run_search(
     }
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
     let data = load_data(&config)?;
-    write_atomic(&run_dir.join(CONFIG_FILE), &serde_json::to_vec_pretty(&config)?)?;
+    write_atomic(
+        &run_dir.join(CONFIG_FILE),
+        &serde_json::to_vec_pretty(&config)?,
+    )?;
     let searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
     let rng = Rng::new(config.seed);
-    drive(searcher, &data, run_dir, 0, rng, Vec::new(), stop_after, observer)
+    drive(
+        searcher,
+        &data,
+        run_dir,
+        0,
+        rng,
+        Vec::new(),
+        stop_after,
+        observer,
+    )
 }
 
 /// Continues the run in `run_dir` from its last checkpoint.
-pub fn resume(run_dir: &Path, device: &Device, stop_after: Option<usize>, observer: &mut dyn Observer) -> Result<RunOutcome> {
+pub fn resume(
+    run_dir: &Path,
+    device: &Device,
+    stop_after: Option<usize>,
+    observer: &mut dyn Observer,
+) -> Result<RunOutcome> {
     let cfg_path = run_dir.join(CONFIG_FILE);
     let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
-    let config: SearchConfig =
-        serde_json::from_str(&text).map_err(|e| Error::format(&cfg_path, format!("not a search config: {e}")))?;
+    let config: SearchConfig = serde_json::from_str(&text)
+        .map_err(|e| Error::format(&cfg_path, format!("not a search config: {e}")))?;
     config.validate()?;
     let data = load_data(&config)?;
     let mut searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
     let ckpt_path = run_dir.join(CHECKPOINT_FILE);
     let (start, rng) = if ckpt_path.exists() {
         let ckpt = read_checkpoint(&ckpt_path)?;
-        let header: CheckpointHeader = serde_json::from_value(ckpt.header.clone())
-            .map_err(|e| Error::Checkpoint { path: ckpt_path.clone(), message: format!("bad header: {e}") })?;
+        let header: CheckpointHeader =
+            serde_json::from_value(ckpt.header.clone()).map_err(|e| Error::Checkpoint {
+                path: ckpt_path.clone(),
+                message: format!("bad header: {e}"),
+            })?;
         restore(&mut searcher, &ckpt, &ckpt_path)?;
         (header.epochs_done, header.rng)
     } else {
@@ -132,7 +152,9 @@ pub fn resume(run_dir: &Path, device: &Device, stop_after: Option<usize>, observ
     };
     let history = truncate_history(&run_dir.join(HISTORY_FILE), start)?;
     tracing::info!(epoch = start, run = %run_dir.display(), "resuming");
-    drive(searcher, &data, run_dir, start, rng, history, stop_after, observer)
+    drive(
+        searcher, &data, run_dir, start, rng, history, stop_after, observer,
+    )
 }
 
 fn load_data(config: &SearchConfig) -> Result<Dataset> {
@@ -153,7 +175,10 @@ fn shape_of(config: &SearchConfig, data: &Dataset) -> SupernetShape {
 }
 
 fn restore(s: &mut Searcher, ckpt: &Checkpoint, path: &Path) -> Result<()> {
-    let err = |m: String| Error::Checkpoint { path: path.to_path_buf(), message: m };
+    let err = |m: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: m,
+    };
     let blob = |name: &str| -> Result<Bytes> {
         ckpt.blob(name)
             .map(|b| Bytes::from_bytes_vec(b.to_vec()))
@@ -162,27 +187,57 @@ fn restore(s: &mut Searcher, ckpt: &Checkpoint, path: &Path) -> Result<()> {
     let record = |name: &str| -> Result<ModuleRecord> {
         ModuleRecord::from_bytes(blob(name)?).map_err(|e| err(format!("part {name:?}: {e:?}")))
     };
-    s.net = s.net.clone().try_load_record(record("net")?).map_err(|e| {
-        err(format!("network does not match this run's config: {e:?}"))
-    })?;
-    s.arch = s.arch.clone().try_load_record(record("arch")?).map_err(|e| err(format!("α: {e:?}")))?;
+    s.net = s
+        .net
+        .clone()
+        .try_load_record(record("net")?)
+        .map_err(|e| err(format!("network does not match this run's config: {e:?}")))?;
+    s.arch = s
+        .arch
+        .clone()
+        .try_load_record(record("arch")?)
+        .map_err(|e| err(format!("α: {e:?}")))?;
     let (w, a) = build_optimizers(&s.config);
-    s.optim_w = w.from_bytes(blob("optim_w")?).map_err(|e| err(format!("weight optimizer: {e:?}")))?;
-    s.optim_a = a.from_bytes(blob("optim_a")?).map_err(|e| err(format!("α optimizer: {e:?}")))?;
+    s.optim_w = w
+        .from_bytes(blob("optim_w")?)
+        .map_err(|e| err(format!("weight optimizer: {e:?}")))?;
+    s.optim_a = a
+        .from_bytes(blob("optim_a")?)
+        .map_err(|e| err(format!("α optimizer: {e:?}")))?;
     Ok(())
 }
 
 fn save(s: &Searcher, path: &Path, epochs_done: usize, rng: Rng) -> Result<()> {
-    let err = |m: String| Error::Checkpoint { path: path.to_path_buf(), message: m };
-    let bytes = |r: std::result::Result<Bytes, burn::store::RecordError>, name: &str| {
-        r.map(|b| b.to_vec()).map_err(|e| err(format!("serialising {name}: {e:?}")))
+    let err = |m: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: m,
     };
-    let header = serde_json::to_value(CheckpointHeader { format: 1, epochs_done, rng })?;
+    let bytes = |r: std::result::Result<Bytes, burn::store::RecordError>, name: &str| {
+        r.map(|b| b.to_vec())
+            .map_err(|e| err(format!("serialising {name}: {e:?}")))
+    };
+    let header = serde_json::to_value(CheckpointHeader {
+        format: 1,
+        epochs_done,
+        rng,
+    })?;
     let blobs = vec![
-        ("net".to_string(), bytes(s.net.clone().into_record().into_bytes(), "network")?),
-        ("arch".to_string(), bytes(s.arch.clone().into_record().into_bytes(), "α")?),
-        ("optim_w".to_string(), bytes(s.optim_w.into_bytes(), "weight optimizer")?),
-        ("optim_a".to_string(), bytes(s.optim_a.into_bytes(), "α optimizer")?),
+        (
+            "net".to_string(),
+            bytes(s.net.clone().into_record().into_bytes(), "network")?,
+        ),
+        (
+            "arch".to_string(),
+            bytes(s.arch.clone().into_record().into_bytes(), "α")?,
+        ),
+        (
+            "optim_w".to_string(),
+            bytes(s.optim_w.into_bytes(), "weight optimizer")?,
+        ),
+        (
+            "optim_a".to_string(),
+            bytes(s.optim_a.into_bytes(), "α optimizer")?,
+        ),
     ];
     write_checkpoint(path, &Checkpoint { header, blobs })
 }
@@ -217,11 +272,18 @@ fn drive(
 ) -> Result<RunOutcome> {
     let cfg = s.config.clone();
     let n = data.train.len();
-    let n_w = ((n as f64 * cfg.train_portion).floor() as usize).clamp(1, n.saturating_sub(1).max(1));
+    let n_w =
+        ((n as f64 * cfg.train_portion).floor() as usize).clamp(1, n.saturating_sub(1).max(1));
     let weight_pool: Vec<usize> = (0..n_w).collect();
-    let arch_pool: Vec<usize> = if n_w < n { (n_w..n).collect() } else { (0..n).collect() };
+    let arch_pool: Vec<usize> = if n_w < n {
+        (n_w..n).collect()
+    } else {
+        (0..n).collect()
+    };
     let full_steps = n_w.div_ceil(cfg.batch_size);
-    let steps = cfg.steps_per_epoch.map_or(full_steps, |k| k.min(full_steps));
+    let steps = cfg
+        .steps_per_epoch
+        .map_or(full_steps, |k| k.min(full_steps));
     let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
     let k = cfg.space.op_names().len();
     let end = stop_after.map_or(cfg.epochs, |m| (start + m).min(cfg.epochs));
@@ -236,9 +298,25 @@ fn drive(
         let (mut train, mut arch) = (Running::default(), Running::default());
         for (step, chunk) in order.chunks(cfg.batch_size).take(steps).enumerate() {
             let arch_idx = sample(&arch_pool, cfg.batch_size, &mut rng);
-            let batch = make_batch(&data.train, &arch_idx, augment, &mut rng, &data.mean, &data.std, &s.device);
+            let batch = make_batch(
+                &data.train,
+                &arch_idx,
+                augment,
+                &mut rng,
+                &data.mean,
+                &data.std,
+                &s.device,
+            );
             arch.add(&s.arch_step(&batch, lambda));
-            let batch = make_batch(&data.train, chunk, augment, &mut rng, &data.mean, &data.std, &s.device);
+            let batch = make_batch(
+                &data.train,
+                chunk,
+                augment,
+                &mut rng,
+                &data.mean,
+                &data.std,
+                &s.device,
+            );
             train.add(&s.weight_step(&batch, lr));
             observer.step(step + 1, &train, &arch);
         }
@@ -257,7 +335,10 @@ fn drive(
             reg: arch.reg_sum / arch.steps.max(1) as f64,
             grad_norm: train.norm_sum / train.steps.max(1) as f64,
             alpha: alphas.iter().map(|a| rows(a)).collect(),
-            beta: alphas.iter().map(|a| rows(&softmax_rows(a, k, 1.0))).collect(),
+            beta: alphas
+                .iter()
+                .map(|a| rows(&softmax_rows(a, k, 1.0)))
+                .collect(),
             arch: derived.to_string(),
             skip_share: derived.skip_share(),
             none_share: derived.none_share(),
@@ -265,6 +346,7 @@ fn drive(
         };
         append_record(&run_dir.join(HISTORY_FILE), &record)?;
         save(&s, &run_dir.join(CHECKPOINT_FILE), epoch + 1, rng)?;
+        observer.epoch_end(&record);
         tracing::info!(
             epoch,
             train_acc = format!("{:.2}", record.train_acc),
@@ -273,7 +355,6 @@ fn drive(
             arch = %record.arch,
             "epoch done"
         );
-        observer.epoch_end(&record);
         history.push(record);
     }
 
@@ -291,7 +372,16 @@ fn drive(
             "final_train_acc": history.last().map(|r| r.train_acc),
             "final_arch_acc": history.last().map(|r| r.arch_acc),
         });
-        write_atomic(&run_dir.join(SUMMARY_FILE), &serde_json::to_vec_pretty(&summary)?)?;
+        write_atomic(
+            &run_dir.join(SUMMARY_FILE),
+            &serde_json::to_vec_pretty(&summary)?,
+        )?;
     }
-    Ok(RunOutcome { run_dir: run_dir.to_path_buf(), history, epochs_done, finished, final_arch })
+    Ok(RunOutcome {
+        run_dir: run_dir.to_path_buf(),
+        history,
+        epochs_done,
+        finished,
+        final_arch,
+    })
 }

@@ -18,7 +18,10 @@ pub struct Augment {
 impl Augment {
     /// The reference's pad 4 at 32 px, scaled with the image size (pad = size/8, at least 1).
     pub fn standard(size: usize) -> Self {
-        Augment { pad: (size as f64 / 8.0).round().max(1.0) as usize, flip: true }
+        Augment {
+            pad: (size as f64 / 8.0).round().max(1.0) as usize,
+            flip: true,
+        }
     }
 }
 
@@ -86,7 +89,13 @@ mod tests {
 
     #[test]
     fn no_augment_is_plain_normalisation() {
-        let set = ImageSet { images: vec![0, 255, 51, 102], labels: vec![3], channels: 1, height: 2, width: 2 };
+        let set = ImageSet {
+            images: vec![0, 255, 51, 102],
+            labels: vec![3],
+            channels: 1,
+            height: 2,
+            width: 2,
+        };
         let device = Device::flex();
         let mut rng = Rng::new(0);
         let b = make_batch(&set, &[0], None, &mut rng, &[0.5], &[0.5], &device);
@@ -102,12 +111,26 @@ mod tests {
     #[test]
     fn crops_are_shifted_copies_with_black_borders() {
         // A 4×4 image of 255s: any crop keeps 255s inside and zeros where it left the image.
-        let set = ImageSet { images: vec![255; 16], labels: vec![0], channels: 1, height: 4, width: 4 };
+        let set = ImageSet {
+            images: vec![255; 16],
+            labels: vec![0],
+            channels: 1,
+            height: 4,
+            width: 4,
+        };
         let device = Device::flex();
         let mut rng = Rng::new(3);
         let mut saw_border = false;
         for _ in 0..20 {
-            let b = make_batch(&set, &[0], Some(Augment { pad: 1, flip: true }), &mut rng, &[0.0], &[1.0], &device);
+            let b = make_batch(
+                &set,
+                &[0],
+                Some(Augment { pad: 1, flip: true }),
+                &mut rng,
+                &[0.0],
+                &[1.0],
+                &device,
+            );
             let v: Vec<f32> = b.images.into_data().try_to_vec().unwrap();
             let zeros = v.iter().filter(|&&p| p == 0.0).count();
             assert!(v.iter().all(|&p| p == 0.0 || p == 1.0));

@@ -37,16 +37,30 @@ pub fn read_cifar_file(path: &Path, record: usize, classes: u32) -> Result<Image
     for (i, rec) in bytes.chunks_exact(record).enumerate() {
         let label = rec[label_at] as u32;
         if label >= classes {
-            return Err(Error::format(path, format!("record {i}: label {label} out of range 0..{}", classes - 1)));
+            return Err(Error::format(
+                path,
+                format!("record {i}: label {label} out of range 0..{}", classes - 1),
+            ));
         }
         labels.push(label);
         images.extend_from_slice(&rec[record - PIXELS..]);
     }
-    Ok(ImageSet { images, labels, channels: 3, height: 32, width: 32 })
+    Ok(ImageSet {
+        images,
+        labels,
+        channels: 3,
+        height: 32,
+        width: 32,
+    })
 }
 
 fn concat(sets: Vec<ImageSet>) -> ImageSet {
-    let mut out = ImageSet { channels: 3, height: 32, width: 32, ..Default::default() };
+    let mut out = ImageSet {
+        channels: 3,
+        height: 32,
+        width: 32,
+        ..Default::default()
+    };
     for s in sets {
         out.images.extend(s.images);
         out.labels.extend(s.labels);
@@ -56,12 +70,18 @@ fn concat(sets: Vec<ImageSet>) -> ImageSet {
 
 /// The folder that holds the files: `dir` itself or its standard sub-folder.
 fn locate(dir: &Path, sub: &str, probe: &str) -> Option<PathBuf> {
-    [dir.to_path_buf(), dir.join(sub)].into_iter().find(|d| d.join(probe).is_file())
+    [dir.to_path_buf(), dir.join(sub)]
+        .into_iter()
+        .find(|d| d.join(probe).is_file())
 }
 
 pub(super) fn missing(name: DatasetName, dir: Option<&Path>) -> Error {
     let (files, sub, archive) = match name {
-        DatasetName::Cifar100 => ("train.bin and test.bin", "cifar-100-binary", "cifar-100-binary.tar.gz"),
+        DatasetName::Cifar100 => (
+            "train.bin and test.bin",
+            "cifar-100-binary",
+            "cifar-100-binary.tar.gz",
+        ),
         _ => (
             "data_batch_1.bin … data_batch_5.bin and test_batch.bin",
             "cifar-10-batches-bin",
@@ -69,7 +89,10 @@ pub(super) fn missing(name: DatasetName, dir: Option<&Path>) -> Error {
         ),
     };
     let place = match dir {
-        Some(d) => format!("not found in {} (nor in its {sub}/ sub-folder)", d.display()),
+        Some(d) => format!(
+            "not found in {} (nor in its {sub}/ sub-folder)",
+            d.display()
+        ),
         None => "need --data-dir".to_string(),
     };
     Error::MissingData(format!(
@@ -104,10 +127,19 @@ pub(super) fn load_cifar100(dir: &Path) -> Result<(ImageSet, ImageSet)> {
 
 /// Class names, one per line, from the dataset's text file, when present.
 pub(super) fn read_names(dir: &Path, file: &str) -> Option<Vec<String>> {
-    let text = [dir.join(file), dir.join("cifar-10-batches-bin").join(file), dir.join("cifar-100-binary").join(file)]
-        .into_iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())?;
-    let names: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+    let text = [
+        dir.join(file),
+        dir.join("cifar-10-batches-bin").join(file),
+        dir.join("cifar-100-binary").join(file),
+    ]
+    .into_iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())?;
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
     (!names.is_empty()).then_some(names)
 }
 
@@ -154,7 +186,9 @@ mod tests {
         let mut b = std::fs::read(&p).unwrap();
         b.truncate(b.len() - 100);
         std::fs::write(&p, b).unwrap();
-        let e = read_cifar_file(&p, CIFAR10_RECORD, 10).unwrap_err().to_string();
+        let e = read_cifar_file(&p, CIFAR10_RECORD, 10)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("data_batch_1.bin"), "{e}");
         assert!(e.contains("record 2 has 2973 of 3073 bytes"), "{e}");
         assert!(e.contains("30730000"), "{e}");
@@ -167,9 +201,16 @@ mod tests {
         let mut rec = vec![12u8];
         rec.extend(vec![0u8; 3072]);
         std::fs::write(&p, rec).unwrap();
-        let e = read_cifar_file(&p, CIFAR10_RECORD, 10).unwrap_err().to_string();
+        let e = read_cifar_file(&p, CIFAR10_RECORD, 10)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("record 0: label 12"), "{e}");
-        let e = super::super::load(DatasetName::Cifar10, Some(dir.path())).unwrap_err().to_string();
-        assert!(e.contains("data_batch_1.bin") && e.contains("cifar-10-binary.tar.gz"), "{e}");
+        let e = super::super::load(DatasetName::Cifar10, Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("data_batch_1.bin") && e.contains("cifar-10-binary.tar.gz"),
+            "{e}"
+        );
     }
 }

@@ -7,10 +7,14 @@ use super::ImageSet;
 use super::idx::{images_from_bytes, join, labels_from_bytes};
 use crate::Result;
 
-const TRAIN_IMAGES: &[u8] = include_bytes!("../../data/fashion-mnist-mini/train-1000-images-idx3-ubyte.gz");
-const TRAIN_LABELS: &[u8] = include_bytes!("../../data/fashion-mnist-mini/train-1000-labels-idx1-ubyte.gz");
-const TEST_IMAGES: &[u8] = include_bytes!("../../data/fashion-mnist-mini/t10k-200-images-idx3-ubyte.gz");
-const TEST_LABELS: &[u8] = include_bytes!("../../data/fashion-mnist-mini/t10k-200-labels-idx1-ubyte.gz");
+const TRAIN_IMAGES: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/train-1000-images-idx3-ubyte.gz");
+const TRAIN_LABELS: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/train-1000-labels-idx1-ubyte.gz");
+const TEST_IMAGES: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/t10k-200-images-idx3-ubyte.gz");
+const TEST_LABELS: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/t10k-200-labels-idx1-ubyte.gz");
 
 pub(super) fn fashion_mnist_mini() -> Result<(ImageSet, ImageSet)> {
     let name = |f: &str| Path::new("<embedded fashion-mnist-mini>").join(f);
@@ -19,7 +23,10 @@ pub(super) fn fashion_mnist_mini() -> Result<(ImageSet, ImageSet)> {
         let labels = labels_from_bytes(&name(stem), lab.to_vec())?;
         join(images, labels, &name(stem))
     };
-    Ok((set(TRAIN_IMAGES, TRAIN_LABELS, "train")?, set(TEST_IMAGES, TEST_LABELS, "t10k")?))
+    Ok((
+        set(TRAIN_IMAGES, TRAIN_LABELS, "train")?,
+        set(TEST_IMAGES, TEST_LABELS, "t10k")?,
+    ))
 }
 
 #[cfg(test)]

@@ -26,19 +26,32 @@ fn parse(path: &Path, bytes: &[u8], want_dims: usize) -> Result<(Vec<usize>, usi
     if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
         return Err(Error::format(
             path,
-            format!("not an unsigned-byte IDX file (magic {:02x}{:02x}{:02x}{:02x})", bytes[0], bytes[1], bytes[2], bytes[3]),
+            format!(
+                "not an unsigned-byte IDX file (magic {:02x}{:02x}{:02x}{:02x})",
+                bytes[0], bytes[1], bytes[2], bytes[3]
+            ),
         ));
     }
     let ndims = bytes[3] as usize;
     if ndims != want_dims {
-        return Err(Error::format(path, format!("expected {want_dims} dimensions, header says {ndims}")));
+        return Err(Error::format(
+            path,
+            format!("expected {want_dims} dimensions, header says {ndims}"),
+        ));
     }
     let header = 4 + 4 * ndims;
     if bytes.len() < header {
         return Err(Error::format(path, "truncated IDX header"));
     }
     let dims: Vec<usize> = (0..ndims)
-        .map(|i| u32::from_be_bytes([bytes[4 + 4 * i], bytes[5 + 4 * i], bytes[6 + 4 * i], bytes[7 + 4 * i]]) as usize)
+        .map(|i| {
+            u32::from_be_bytes([
+                bytes[4 + 4 * i],
+                bytes[5 + 4 * i],
+                bytes[6 + 4 * i],
+                bytes[7 + 4 * i],
+            ]) as usize
+        })
         .collect();
     let record: usize = dims[1..].iter().product();
     let expected = header + dims[0] * record;
@@ -48,7 +61,11 @@ fn parse(path: &Path, bytes: &[u8], want_dims: usize) -> Result<(Vec<usize>, usi
             path,
             format!(
                 "truncated: header announces {} records of {} bytes ({} bytes in all) but record {} is incomplete (file has {} bytes)",
-                dims[0], record, expected, have, bytes.len()
+                dims[0],
+                record,
+                expected,
+                have,
+                bytes.len()
             ),
         ));
     }
@@ -86,9 +103,15 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u32>> {
 pub(super) fn labels_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Vec<u32>> {
     let bytes = decompress(path, bytes)?;
     let (dims, header) = parse(path, &bytes, 1)?;
-    let labels: Vec<u32> = bytes[header..header + dims[0]].iter().map(|&b| b as u32).collect();
+    let labels: Vec<u32> = bytes[header..header + dims[0]]
+        .iter()
+        .map(|&b| b as u32)
+        .collect();
     if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l > 9) {
-        return Err(Error::format(path, format!("record {i}: label {l} out of range 0..9")));
+        return Err(Error::format(
+            path,
+            format!("record {i}: label {l} out of range 0..9"),
+        ));
     }
     Ok(labels)
 }
@@ -163,6 +186,11 @@ mod tests {
         let p = dir.path().join("imgs");
         std::fs::write(&p, &raw).unwrap();
         let e = read_idx_images(&p).unwrap_err().to_string();
-        assert!(e.contains("imgs") && e.contains("record 2 is incomplete") && e.contains("3 records of 4 bytes"), "{e}");
+        assert!(
+            e.contains("imgs")
+                && e.contains("record 2 is incomplete")
+                && e.contains("3 records of 4 bytes"),
+            "{e}"
+        );
     }
 }

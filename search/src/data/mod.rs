@@ -121,7 +121,9 @@ impl DatasetName {
             ),
             DatasetName::Cifar100 => (vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762]),
             DatasetName::Mnist => (vec![0.1307], vec![0.3081]),
-            DatasetName::FashionMnist | DatasetName::FashionMnistMini => (vec![0.2860], vec![0.3530]),
+            DatasetName::FashionMnist | DatasetName::FashionMnistMini => {
+                (vec![0.2860], vec![0.3530])
+            }
         }
     }
 
@@ -144,26 +146,51 @@ impl fmt::Display for DatasetName {
 impl FromStr for DatasetName {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        DatasetName::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = DatasetName::ALL.iter().map(|d| d.as_str()).collect();
-            Error::Invalid(format!("unknown dataset {s:?}; choose one of {}", names.join(", ")))
-        })
+        DatasetName::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = DatasetName::ALL.iter().map(|d| d.as_str()).collect();
+                Error::Invalid(format!(
+                    "unknown dataset {s:?}; choose one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
 const FASHION_CLASSES: [&str; 10] = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
     "Ankle boot",
 ];
 const CIFAR10_CLASSES: [&str; 10] = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 ];
 
 /// Loads a dataset by name. `data_dir` is required for the on-disk datasets except
 /// Fashion-MNIST, which falls back to Debian's install location.
 pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
     let (mean, std) = name.normalization();
-    let dir = data_dir.map(Path::to_path_buf).or_else(|| name.default_dir());
+    let dir = data_dir
+        .map(Path::to_path_buf)
+        .or_else(|| name.default_dir());
     let (train, test, class_names) = match name {
         DatasetName::FashionMnistMini => {
             let (train, test) = embedded::fashion_mnist_mini()?;
@@ -185,7 +212,8 @@ pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
         DatasetName::Cifar10 => {
             let dir = dir.ok_or_else(|| cifar::missing(name, None))?;
             let (train, test) = cifar::load_cifar10(&dir)?;
-            let classes = cifar::read_names(&dir, "batches.meta.txt").unwrap_or_else(|| names(&CIFAR10_CLASSES));
+            let classes = cifar::read_names(&dir, "batches.meta.txt")
+                .unwrap_or_else(|| names(&CIFAR10_CLASSES));
             (train, test, classes)
         }
         DatasetName::Cifar100 => {
@@ -196,7 +224,14 @@ pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
             (train, test, classes)
         }
     };
-    Ok(Dataset { name, train, test, class_names, mean, std })
+    Ok(Dataset {
+        name,
+        train,
+        test,
+        class_names,
+        mean,
+        std,
+    })
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -212,7 +247,9 @@ fn missing_idx(name: DatasetName, dir: Option<&Path>) -> Error {
         DatasetName::FashionMnist => {
             "`apt-get install dataset-fashion-mnist` installs them in /usr/share/datasets/fashion-mnist"
         }
-        _ => "download the four IDX files of the MNIST database and pass their folder with --data-dir",
+        _ => {
+            "download the four IDX files of the MNIST database and pass their folder with --data-dir"
+        }
     };
     Error::MissingData(format!(
         "{name} files not found {place}: expected train-images-idx3-ubyte, train-labels-idx1-ubyte, \

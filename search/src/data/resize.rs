@@ -29,7 +29,13 @@ pub fn resize_area(set: &ImageSet, size: usize) -> ImageSet {
             }
         }
     }
-    ImageSet { images, labels: set.labels.clone(), channels: set.channels, height: size, width: size }
+    ImageSet {
+        images,
+        labels: set.labels.clone(),
+        channels: set.channels,
+        height: size,
+        width: size,
+    }
 }
 
 /// For each output index, the input indices it covers with their overlap lengths.
@@ -58,7 +64,13 @@ mod tests {
 
     #[test]
     fn halving_averages_2x2_blocks() {
-        let set = ImageSet { images: vec![0, 4, 8, 12, 2, 6, 10, 14, 1, 1, 3, 3, 1, 1, 3, 3], labels: vec![5], channels: 1, height: 4, width: 4 };
+        let set = ImageSet {
+            images: vec![0, 4, 8, 12, 2, 6, 10, 14, 1, 1, 3, 3, 1, 1, 3, 3],
+            labels: vec![5],
+            channels: 1,
+            height: 4,
+            width: 4,
+        };
         let r = resize_area(&set, 2);
         assert_eq!(r.images, vec![3, 11, 1, 3]);
         assert_eq!(r.labels, vec![5]);
@@ -66,7 +78,13 @@ mod tests {
 
     #[test]
     fn non_integer_factor_keeps_constant_images_constant() {
-        let set = ImageSet { images: vec![77; 28 * 28], labels: vec![0], channels: 1, height: 28, width: 28 };
+        let set = ImageSet {
+            images: vec![77; 28 * 28],
+            labels: vec![0],
+            channels: 1,
+            height: 28,
+            width: 28,
+        };
         assert!(resize_area(&set, 8).images.iter().all(|&p| p == 77));
     }
 }

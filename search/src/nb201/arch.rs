@@ -7,7 +7,13 @@ use super::Op;
 use crate::Error;
 
 /// α column order, as in the NB201 / β-DARTS code.
-pub const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+pub const OPS: [&str; 5] = [
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+];
 
 /// Edges per cell: 1←0, 2←0, 2←1, 3←0, 3←1, 3←2 (sorted "i<-j" keys).
 pub const NUM_EDGES: usize = 6;
@@ -85,7 +91,10 @@ impl FromStr for Arch {
         let bad = |why: String| Error::Invalid(format!("arch string {s:?}: {why}"));
         let nodes: Vec<&str> = s.trim().split('+').collect();
         if nodes.len() != 3 {
-            return Err(bad(format!("expected 3 nodes joined by '+', found {}", nodes.len())));
+            return Err(bad(format!(
+                "expected 3 nodes joined by '+', found {}",
+                nodes.len()
+            )));
         }
         let mut ops = [Op::None; NUM_EDGES];
         for (i, node) in nodes.iter().enumerate() {
@@ -96,17 +105,25 @@ impl FromStr for Arch {
                 .ok_or_else(|| bad(format!("node {to} must look like |op~j|…|")))?;
             let entries: Vec<&str> = inner.split('|').collect();
             if entries.len() != to {
-                return Err(bad(format!("node {to} needs {to} inputs, found {}", entries.len())));
+                return Err(bad(format!(
+                    "node {to} needs {to} inputs, found {}",
+                    entries.len()
+                )));
             }
             for (from, entry) in entries.iter().enumerate() {
                 let (name, j) = entry
                     .split_once('~')
                     .ok_or_else(|| bad(format!("entry {entry:?} is not op~input")))?;
                 let op = Op::from_name(name).ok_or_else(|| {
-                    bad(format!("unknown op {name:?}; NB201 ops are {}", OPS.join(", ")))
+                    bad(format!(
+                        "unknown op {name:?}; NB201 ops are {}",
+                        OPS.join(", ")
+                    ))
                 })?;
                 if j.parse::<usize>().ok() != Some(from) {
-                    return Err(bad(format!("entry {entry:?} of node {to}: input must be {from}")));
+                    return Err(bad(format!(
+                        "entry {entry:?} of node {to}: input must be {from}"
+                    )));
                 }
                 ops[edge_index(to, from)] = op;
             }
@@ -119,8 +136,7 @@ impl FromStr for Arch {
 mod tests {
     use super::*;
 
-    const ARCH_9930: &str =
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    const ARCH_9930: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 
     #[test]
     fn edge_order_is_the_sorted_key_order() {
@@ -149,7 +165,9 @@ mod tests {
         assert!(e.contains("unknown op \"bogus\""), "{e}");
         let e = "|nor_conv_3x3~0|".parse::<Arch>().unwrap_err().to_string();
         assert!(e.contains("3 nodes"), "{e}");
-        let e = "|nor_conv_3x3~1|+|none~0|none~1|+|none~0|none~1|none~2|".parse::<Arch>().unwrap_err();
+        let e = "|nor_conv_3x3~1|+|none~0|none~1|+|none~0|none~1|none~2|"
+            .parse::<Arch>()
+            .unwrap_err();
         assert!(e.to_string().contains("input must be 0"));
     }
 

@@ -17,7 +17,12 @@ pub fn slice_weights(weights: &Tensor<2>) -> EdgeWeights {
     (0..e)
         .map(|r| {
             (0..k)
-                .map(|c| weights.clone().slice([r..r + 1, c..c + 1]).reshape([1, 1, 1, 1]))
+                .map(|c| {
+                    weights
+                        .clone()
+                        .slice([r..r + 1, c..c + 1])
+                        .reshape([1, 1, 1, 1])
+                })
                 .collect()
         })
         .collect()
@@ -34,7 +39,9 @@ impl Edge {
     fn forward(&self, x: Tensor<4>, weights: Option<&[Tensor<4>]>) -> Option<Tensor<4>> {
         let mut sum: Option<Tensor<4>> = None;
         for op in &self.ops {
-            let Some(y) = op.forward(x.clone()) else { continue };
+            let Some(y) = op.forward(x.clone()) else {
+                continue;
+            };
             let y = match weights {
                 Some(w) => y * w[op.op].clone(),
                 None => y,
@@ -58,7 +65,10 @@ impl Cell {
     pub fn search(channels: usize, device: &Device) -> Self {
         let edges = (0..NUM_EDGES)
             .map(|_| Edge {
-                ops: Op::ALL.iter().map(|&op| Nb201Op::new(op, channels, false, device)).collect(),
+                ops: Op::ALL
+                    .iter()
+                    .map(|&op| Nb201Op::new(op, channels, false, device))
+                    .collect(),
             })
             .collect();
         Self { edges }
@@ -69,7 +79,9 @@ impl Cell {
         let edges = arch
             .0
             .iter()
-            .map(|&op| Edge { ops: vec![Nb201Op::new(op, channels, true, device)] })
+            .map(|&op| Edge {
+                ops: vec![Nb201Op::new(op, channels, true, device)],
+            })
             .collect();
         Self { edges }
     }

@@ -2,8 +2,8 @@
 //! BN-ReLU → global average pool → linear. Spatial 32 → 16 → 8 for CIFAR.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
 use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
@@ -56,8 +56,16 @@ pub struct Nb201Network {
 
 impl Nb201Network {
     /// The search supernet: C channels, N cells per stage.
-    pub fn supernet(in_channels: usize, channels: usize, n: usize, classes: usize, device: &Device) -> Self {
-        Self::build(in_channels, channels, n, classes, device, |c, d| Cell::search(c, d))
+    pub fn supernet(
+        in_channels: usize,
+        channels: usize,
+        n: usize,
+        classes: usize,
+        device: &Device,
+    ) -> Self {
+        Self::build(in_channels, channels, n, classes, device, |c, d| {
+            Cell::search(c, d)
+        })
     }
 
     /// The discrete network of `arch` (the NB201 training network: C=16, N=5 by default).
@@ -69,7 +77,9 @@ impl Nb201Network {
         classes: usize,
         device: &Device,
     ) -> Self {
-        Self::build(in_channels, channels, n, classes, device, |c, d| Cell::discrete(arch, c, d))
+        Self::build(in_channels, channels, n, classes, device, |c, d| {
+            Cell::discrete(arch, c, d)
+        })
     }
 
     fn build(
@@ -81,7 +91,11 @@ impl Nb201Network {
         cell: impl Fn(usize, &Device) -> Cell,
     ) -> Self {
         let widths = [channels, channels * 2, channels * 4];
-        let cells = widths.iter().flat_map(|&c| (0..n).map(move |_| c)).map(|c| cell(c, device)).collect();
+        let cells = widths
+            .iter()
+            .flat_map(|&c| (0..n).map(move |_| c))
+            .map(|c| cell(c, device))
+            .collect();
         Self {
             stem_conv: conv(in_channels, channels, 3, 1, 1, 1, 1, device),
             stem_bn: BatchNorm2d::new(channels, true, device),
@@ -122,8 +136,7 @@ mod tests {
     use super::*;
     use crate::nn::count_params;
 
-    const ARCH_9930: &str =
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    const ARCH_9930: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 
     #[test]
     fn supernet_has_the_reference_parameter_count() {

@@ -34,7 +34,10 @@ impl Op {
     }
 
     pub fn from_name(name: &str) -> Option<Op> {
-        super::OPS.iter().position(|n| *n == name).and_then(Op::from_index)
+        super::OPS
+            .iter()
+            .position(|n| *n == name)
+            .and_then(Op::from_index)
     }
 }
 
@@ -48,11 +51,18 @@ pub struct Nb201Op {
 impl Nb201Op {
     pub fn new(op: Op, channels: usize, affine: bool, device: &Device) -> Self {
         let conv = match op {
-            Op::Conv1x1 => Some(ReluConvBn::new(channels, channels, 1, 1, 0, 1, affine, device)),
-            Op::Conv3x3 => Some(ReluConvBn::new(channels, channels, 3, 1, 1, 1, affine, device)),
+            Op::Conv1x1 => Some(ReluConvBn::new(
+                channels, channels, 1, 1, 0, 1, affine, device,
+            )),
+            Op::Conv3x3 => Some(ReluConvBn::new(
+                channels, channels, 3, 1, 1, 1, affine, device,
+            )),
             _ => None,
         };
-        Self { op: op.index(), conv }
+        Self {
+            op: op.index(),
+            conv,
+        }
     }
 
     pub fn kind(&self) -> Op {
@@ -76,7 +86,9 @@ impl Nb201Op {
 
 /// 3×3 average pool, padding 1, padded cells excluded from the mean.
 pub fn avg_pool_3x3(x: Tensor<4>, stride: usize) -> Tensor<4> {
-    let mut opts = AvgPoolOptions::new([3, 3]).with_stride([stride, stride]).with_padding([1, 1]);
+    let mut opts = AvgPoolOptions::new([3, 3])
+        .with_stride([stride, stride])
+        .with_padding([1, 1]);
     opts.count_include_pad = false;
     avg_pool2d(x, opts)
 }

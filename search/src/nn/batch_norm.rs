@@ -47,7 +47,11 @@ impl BatchNorm2d {
             let [n, _, h, w] = x.dims();
             let out = batch_norm_train(x, gamma, beta, self.epsilon);
             let count = (n * h * w) as f64;
-            let unbiased = if count > 1.0 { count / (count - 1.0) } else { 1.0 };
+            let unbiased = if count > 1.0 {
+                count / (count - 1.0)
+            } else {
+                1.0
+            };
             let m = self.momentum;
             let mean = self.running_mean.value_sync().to_device(&device);
             let var = self.running_var.value_sync().to_device(&device);
@@ -57,7 +61,10 @@ impl BatchNorm2d {
                 .update((var * (1.0 - m) + out.variance.detach() * (m * unbiased)).detach());
             // Merge the update now, so records and eval-mode reads always see the latest
             // statistics (RunningState otherwise defers it to the next access).
-            let _ = (self.running_mean.value_sync(), self.running_var.value_sync());
+            let _ = (
+                self.running_mean.value_sync(),
+                self.running_var.value_sync(),
+            );
             out.output
         } else {
             let mean = self.running_mean.value().to_device(&device);
@@ -89,18 +96,35 @@ mod tests {
         let x = Tensor::<4>::random([4, 3, 5, 5], Distribution::Normal(2.0, 3.0), &device);
         let y = bn.forward(x.clone());
         let mean = y.clone().mean_dims(&[0, 2, 3]).into_data();
-        mean.assert_approx_eq::<f32>(&TensorData::from([[[[0.0f32]], [[0.0]], [[0.0]]]]), Tolerance::absolute(1e-4));
+        mean.assert_approx_eq::<f32>(
+            &TensorData::from([[[[0.0f32]], [[0.0]], [[0.0]]]]),
+            Tolerance::absolute(1e-4),
+        );
         // Running mean moved 10% of the way towards the batch mean.
         let batch_mean = x.mean_dims(&[0, 2, 3]).reshape([3]).into_data();
         let rm = bn.running_mean.value().into_data();
-        let expect: Vec<f32> = batch_mean.try_to_vec::<f32>().unwrap().iter().map(|v| v * 0.1).collect();
-        rm.assert_approx_eq::<f32>(&TensorData::from(expect.as_slice()), Tolerance::absolute(1e-5));
+        let expect: Vec<f32> = batch_mean
+            .try_to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| v * 0.1)
+            .collect();
+        rm.assert_approx_eq::<f32>(
+            &TensorData::from(expect.as_slice()),
+            Tolerance::absolute(1e-5),
+        );
     }
 
     #[test]
     fn affine_has_parameters_and_plain_has_none() {
         let device = Device::flex();
-        assert_eq!(crate::nn::count_params(&BatchNorm2d::new(8, true, &device)), 16);
-        assert_eq!(crate::nn::count_params(&BatchNorm2d::new(8, false, &device)), 0);
+        assert_eq!(
+            crate::nn::count_params(&BatchNorm2d::new(8, true, &device)),
+            16
+        );
+        assert_eq!(
+            crate::nn::count_params(&BatchNorm2d::new(8, false, &device)),
+            0
+        );
     }
 }

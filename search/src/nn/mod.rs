@@ -2,11 +2,13 @@
 //! ReLU→Conv→BN unit, parameter counting and global gradient-norm clipping.
 
 mod batch_norm;
+mod frozen;
 mod grad_clip;
 mod param_count;
 mod relu_conv_bn;
 
 pub use batch_norm::BatchNorm2d;
+pub use frozen::frozen;
 pub use grad_clip::{clip_grad_norm, grad_norm};
 pub use param_count::count_params;
 pub use relu_conv_bn::{ReluConvBn, conv};

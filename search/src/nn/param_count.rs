@@ -26,7 +26,10 @@ impl ModuleVisitor for Counter {
 
 /// Number of trainable scalars in `module`.
 pub fn count_params<M: Module>(module: &M) -> usize {
-    let mut c = Counter { path: Vec::new(), total: 0 };
+    let mut c = Counter {
+        path: Vec::new(),
+        total: 0,
+    };
     module.visit(&mut c);
     c.total
 }

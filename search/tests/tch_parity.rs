@@ -1,0 +1,67 @@
+//! libtorch (feature `tch`) against the pure-Rust flex backend: the same supernet, the same
+//! weights and inputs give the same logits and the same α gradients.
+//! Run with `LIBTORCH_USE_PYTORCH=1 cargo test -p betadarts-search --features tch --test tch_parity`.
+#![cfg(feature = "tch")]
+
+use betadarts_search::arch_params::ArchParams;
+use betadarts_search::loss::cross_entropy;
+use betadarts_search::space::{SpaceKind, Supernet, SupernetShape};
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+
+fn forward_backward(
+    net: &Supernet,
+    arch: &ArchParams,
+    x: &TensorData,
+    y: &TensorData,
+    device: &Device,
+) -> (Vec<f32>, Vec<f32>) {
+    let x = Tensor::<4>::from_data(x.clone(), device);
+    let y = Tensor::<1, Int>::from_data(y.clone(), device);
+    let logits = net.forward(x, &arch.betas(1.0));
+    let loss = cross_entropy(logits.clone(), y);
+    let mut grads = loss.backward();
+    let g = GradientsParams::from_module(&mut grads, arch);
+    let ga: Tensor<2> = g.get(arch.alphas[0].id).expect("α has a gradient");
+    (
+        logits.into_data().convert::<f32>().try_to_vec().unwrap(),
+        ga.into_data().convert::<f32>().try_to_vec().unwrap(),
+    )
+}
+
+#[test]
+fn libtorch_matches_flex() {
+    let shape = SupernetShape {
+        in_channels: 3,
+        channels: 4,
+        cells: 1,
+        classes: 10,
+    };
+    let flex = Device::flex().autodiff();
+    flex.seed(0);
+    let net = Supernet::new(SpaceKind::Nb201, shape, &flex);
+    let arch = ArchParams::new(&SpaceKind::Nb201.alpha_shapes(), &flex);
+    let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &flex).into_data();
+    let y = TensorData::from([1i64, 3, 5, 7]);
+    let (l1, g1) = forward_backward(&net, &arch, &x, &y, &flex);
+
+    let tch = Device::libtorch().autodiff();
+    let net_t = Supernet::new(SpaceKind::Nb201, shape, &tch).load_record(net.clone().into_record());
+    let arch_t = ArchParams::new(&SpaceKind::Nb201.alpha_shapes(), &tch)
+        .load_record(arch.clone().into_record());
+    let (l2, g2) = forward_backward(&net_t, &arch_t, &x, &y, &tch);
+
+    let max_l = l1
+        .iter()
+        .zip(&l2)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    let max_g = g1
+        .iter()
+        .zip(&g2)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(max_l < 1e-4, "logits differ by {max_l}");
+    assert!(max_g < 1e-5, "α gradients differ by {max_g}");
+}

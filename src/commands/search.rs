@@ -1,0 +1,98 @@
+//! `betadarts search`: flags → [`SearchConfig`] → run directory.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use betadarts_search::bilevel::{self, SearchConfig};
+use betadarts_search::data::DatasetName;
+use betadarts_search::device::parse_device;
+use betadarts_search::regularizer::{Aggregation, RegularizerKind};
+use betadarts_search::schedule::LambdaSchedule;
+
+use crate::cli::SearchArgs;
+use crate::progress::EpochBars;
+
+/// Turns flags into a validated config. The built-in mini dataset gets small defaults so
+/// that a bare `betadarts search` finishes in minutes on a laptop CPU.
+pub fn config_from_args(a: &SearchArgs) -> Result<SearchConfig> {
+    let dataset: DatasetName = a.dataset.parse()?;
+    let mini = dataset == DatasetName::FashionMnistMini;
+    let epochs = a.epochs.unwrap_or(if mini { 10 } else { 100 });
+    let config = SearchConfig {
+        space: a.space.parse()?,
+        dataset,
+        data_dir: a.data_dir.clone(),
+        image_size: a.image_size.or(mini.then_some(16)),
+        channels: a.channels.unwrap_or(if mini { 8 } else { 16 }),
+        cells: a.cells.unwrap_or(if mini { 2 } else { 5 }),
+        epochs,
+        batch_size: a.batch_size,
+        steps_per_epoch: a.steps_per_epoch,
+        train_portion: a.train_portion,
+        augment: !a.no_augment,
+        regularizer: a.regularizer.parse::<RegularizerKind>()?,
+        aggregation: if a.aggregation == "sum" {
+            Aggregation::Sum
+        } else {
+            Aggregation::Mean
+        },
+        lambda: LambdaSchedule::parse(&a.lambda_schedule, epochs)?,
+        w_lr: a.w_lr,
+        w_lr_min: a.w_lr_min,
+        w_weight_decay: a.w_weight_decay,
+        grad_clip: a.grad_clip,
+        lr_shift: !a.lr_no_shift,
+        arch_lr: a.arch_lr,
+        arch_weight_decay: a.arch_weight_decay,
+        seed: a.seed,
+        ..SearchConfig::default()
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+pub fn search(args: SearchArgs, quiet: bool) -> Result<()> {
+    let device = parse_device(&args.device)?;
+    let mut bars = EpochBars::new(quiet);
+    let outcome = if let Some(dir) = &args.resume {
+        bilevel::resume(dir, &device, args.stop_after, &mut bars)
+            .with_context(|| format!("resuming {}", dir.display()))?
+    } else {
+        let config = config_from_args(&args)?;
+        let dir = args.out.clone().unwrap_or_else(|| default_run_dir(&config));
+        tracing::info!(
+            run = %dir.display(),
+            space = %config.space,
+            dataset = %config.dataset,
+            regularizer = %config.regularizer,
+            lambda = %config.lambda,
+            epochs = config.epochs,
+            "search"
+        );
+        bilevel::run_search(config, &dir, &device, args.stop_after, &mut bars)
+            .with_context(|| format!("search in {}", dir.display()))?
+    };
+    if let Some(arch) = outcome.final_arch.as_ref().filter(|_| outcome.finished) {
+        println!("{arch}");
+        eprintln!("run directory: {}", outcome.run_dir.display());
+    } else {
+        eprintln!(
+            "stopped after epoch {}; continue with: betadarts search --resume {}",
+            outcome.epochs_done,
+            outcome.run_dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn default_run_dir(c: &SearchConfig) -> PathBuf {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from("runs").join(format!(
+        "{}-{}-{}-s{}-{t}",
+        c.space, c.dataset, c.regularizer, c.seed
+    ))
+}

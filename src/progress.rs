@@ -1,0 +1,51 @@
+//! Progress bars for long jobs (indicatif), fed by the search loop's observer.
+
+use betadarts_search::bilevel::{EpochRecord, Observer, Running};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// One bar per epoch, with running loss and accuracy of both steps.
+pub struct EpochBars {
+    bar: Option<ProgressBar>,
+    hidden: bool,
+}
+
+impl EpochBars {
+    pub fn new(hidden: bool) -> Self {
+        Self { bar: None, hidden }
+    }
+}
+
+impl Observer for EpochBars {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        if self.hidden {
+            return;
+        }
+        let bar = ProgressBar::new(steps as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
+        self.bar = Some(bar);
+    }
+
+    fn step(&mut self, step: usize, train: &Running, arch: &Running) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(step as u64);
+            bar.set_message(format!(
+                "w: loss {:.3} acc {:.1}% | α: loss {:.3} acc {:.1}%",
+                train.loss(),
+                train.acc(),
+                arch.loss(),
+                arch.acc()
+            ));
+        }
+    }
+
+    fn epoch_end(&mut self, _record: &EpochRecord) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

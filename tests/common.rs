@@ -1,0 +1,44 @@
+//! Helpers: run the built binary, read run directories.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn betadarts(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_betadarts"))
+        .args(args)
+        .env("BETADARTS_LOG", "warn")
+        .output()
+        .expect("the betadarts binary runs")
+}
+
+/// Runs and asserts success, returning stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = betadarts(args);
+    assert!(
+        out.status.success(),
+        "betadarts {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs and asserts failure with exit code `code`, returning stderr.
+pub fn fails(args: &[&str], code: i32) -> String {
+    let out = betadarts(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "betadarts {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn history(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("history.jsonl"))
+        .expect("history.jsonl exists")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each history line is JSON"))
+        .collect()
+}
