@@ -32,13 +32,24 @@ pub enum Command {
     Search(SearchArgs),
     /// Print performance figures (median step time, peak memory).
     Bench(BenchArgs),
+    /// Work with genotypes (DARTS cells) and NB201 arch strings.
+    Genotype(GenotypeArgs),
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct SearchArgs {
-    /// Search space.
-    #[arg(long, default_value = "nb201", value_parser = ["nb201"])]
+    /// Search space: nb201 (NAS-Bench-201 cell, writes arch.txt) or darts (normal + reduction
+    /// cells, writes genotype.json).
+    #[arg(long, default_value = "nb201", value_parser = ["nb201", "darts"])]
     pub space: String,
+    /// DARTS op set: darts (the 8 original ops) or beta-darts (7 ops, without none, as the
+    /// β-DARTS code searches).
+    #[arg(long, default_value = "beta-darts", value_parser = ["darts", "beta-darts"])]
+    pub ops: String,
+    /// SDARTS-RS random smoothing of the mixing weights in the weight step (ε 0.03 → 0.3), for
+    /// "β-DARTS + SDARTS-RS" runs.
+    #[arg(long)]
+    pub perturb: bool,
     /// Dataset: fashion-mnist-mini (built in), fashion-mnist, mnist, cifar10, cifar100.
     #[arg(long, default_value = "fashion-mnist-mini")]
     pub dataset: String,
@@ -46,16 +57,18 @@ pub struct SearchArgs {
     /// files). Fashion-MNIST defaults to /usr/share/datasets/fashion-mnist (Debian package).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Search epochs [default: 100 as in the reference code; 10 on fashion-mnist-mini].
+    /// Search epochs [default: 100 for nb201 and 50 for darts, as in the reference code; 10 on
+    /// fashion-mnist-mini].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Batch size of both the weight and the arch batches.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// Initial channels C [default: 16; 8 on fashion-mnist-mini].
+    /// Initial channels C [default: 16; 8 (nb201) or 4 (darts) on fashion-mnist-mini].
     #[arg(long)]
     pub channels: Option<usize>,
-    /// Cells per stage N [default: 5; 2 on fashion-mnist-mini].
+    /// NB201: cells per stage N [default: 5; 2 on fashion-mnist-mini]. DARTS: cells in all
+    /// [default: 8; 5 on fashion-mnist-mini].
     #[arg(long)]
     pub cells: Option<usize>,
     /// Resize images to S×S (area averaging) before search [default: the dataset's own size;
@@ -156,4 +169,29 @@ pub struct SearchStepBench {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenotypeArgs {
+    #[command(subcommand)]
+    pub what: GenotypeWhat,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum GenotypeWhat {
+    /// Draw a cell as SVG and Graphviz DOT (cell.svg, cell.dot): inputs left, output right,
+    /// edges labelled by op. FILE is a genotype (JSON or Python `Genotype(...)` form) or an
+    /// NB201 arch string such as |nor_conv_3x3~0|+|…|.
+    Draw {
+        /// Genotype file, or an NB201 arch string.
+        file: String,
+        /// Output folder.
+        #[arg(short, long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Check a genotype file and print it as JSON.
+    Show {
+        /// Genotype file (JSON or Python form).
+        file: PathBuf,
+    },
 }

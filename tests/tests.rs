@@ -1,4 +1,5 @@
 //! End-to-end tests of the `betadarts` binary (one integration binary, as ripgrep and uv do).
 
 mod common;
+mod darts;
 mod search;

@@ -9,6 +9,7 @@
 
 pub mod arch_params;
 pub mod bilevel;
+pub mod darts;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -19,5 +20,6 @@ pub mod regularizer;
 pub mod rng;
 pub mod schedule;
 pub mod space;
+pub mod viz;
 
 pub use error::{Error, Result};

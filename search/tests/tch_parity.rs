@@ -5,7 +5,7 @@
 
 use betadarts_search::arch_params::ArchParams;
 use betadarts_search::loss::cross_entropy;
-use betadarts_search::space::{SpaceKind, Supernet, SupernetShape};
+use betadarts_search::space::{Space, Supernet, SupernetShape};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
@@ -40,15 +40,15 @@ fn libtorch_matches_flex() {
     };
     let flex = Device::flex().autodiff();
     flex.seed(0);
-    let net = Supernet::new(SpaceKind::Nb201, shape, &flex);
-    let arch = ArchParams::new(&SpaceKind::Nb201.alpha_shapes(), &flex);
+    let net = Supernet::new(Space::nb201(), shape, &flex);
+    let arch = ArchParams::new(&Space::nb201().alpha_shapes(), &flex);
     let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &flex).into_data();
     let y = TensorData::from([1i64, 3, 5, 7]);
     let (l1, g1) = forward_backward(&net, &arch, &x, &y, &flex);
 
     let tch = Device::libtorch().autodiff();
-    let net_t = Supernet::new(SpaceKind::Nb201, shape, &tch).load_record(net.clone().into_record());
-    let arch_t = ArchParams::new(&SpaceKind::Nb201.alpha_shapes(), &tch)
+    let net_t = Supernet::new(Space::nb201(), shape, &tch).load_record(net.clone().into_record());
+    let arch_t = ArchParams::new(&Space::nb201().alpha_shapes(), &tch)
         .load_record(arch.clone().into_record());
     let (l2, g2) = forward_backward(&net_t, &arch_t, &x, &y, &tch);
 

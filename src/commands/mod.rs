@@ -1,11 +1,12 @@
 //! One module per subcommand.
 
 mod bench;
+mod genotype;
 mod search;
 
 use anyhow::Result;
 
-use crate::cli::{BenchWhat, Cli, Command};
+use crate::cli::{BenchWhat, Cli, Command, GenotypeWhat};
 
 pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
@@ -13,6 +14,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::search(args, quiet),
         Command::Bench(args) => match args.what {
             BenchWhat::SearchStep(b) => bench::search_step(b),
+        },
+        Command::Genotype(args) => match args.what {
+            GenotypeWhat::Draw { file, out } => genotype::draw(&file, &out),
+            GenotypeWhat::Show { file } => genotype::show(&file),
         },
     }
 }

@@ -5,10 +5,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use betadarts_search::bilevel::{self, SearchConfig};
+use betadarts_search::darts::OpSet;
 use betadarts_search::data::DatasetName;
 use betadarts_search::device::parse_device;
 use betadarts_search::regularizer::{Aggregation, RegularizerKind};
 use betadarts_search::schedule::LambdaSchedule;
+use betadarts_search::space::SpaceKind;
 
 use crate::cli::SearchArgs;
 use crate::progress::EpochBars;
@@ -17,15 +19,32 @@ use crate::progress::EpochBars;
 /// that a bare `betadarts search` finishes in minutes on a laptop CPU.
 pub fn config_from_args(a: &SearchArgs) -> Result<SearchConfig> {
     let dataset: DatasetName = a.dataset.parse()?;
+    let space: SpaceKind = a.space.parse()?;
+    let darts = space == SpaceKind::Darts;
     let mini = dataset == DatasetName::FashionMnistMini;
-    let epochs = a.epochs.unwrap_or(if mini { 10 } else { 100 });
+    let epochs = a.epochs.unwrap_or(match (mini, darts) {
+        (true, _) => 10,
+        (false, false) => 100,
+        (false, true) => 50,
+    });
     let config = SearchConfig {
-        space: a.space.parse()?,
+        space,
+        ops: OpSet::parse(&a.ops)?,
+        perturb: a.perturb,
         dataset,
         data_dir: a.data_dir.clone(),
         image_size: a.image_size.or(mini.then_some(16)),
-        channels: a.channels.unwrap_or(if mini { 8 } else { 16 }),
-        cells: a.cells.unwrap_or(if mini { 2 } else { 5 }),
+        channels: a.channels.unwrap_or(match (mini, darts) {
+            (true, false) => 8,
+            (true, true) => 4,
+            (false, _) => 16,
+        }),
+        cells: a.cells.unwrap_or(match (mini, darts) {
+            (true, false) => 2,
+            (true, true) => 5,
+            (false, false) => 5,
+            (false, true) => 8,
+        }),
         epochs,
         batch_size: a.batch_size,
         steps_per_epoch: a.steps_per_epoch,

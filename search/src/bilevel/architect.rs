@@ -5,14 +5,16 @@
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::SearchConfig;
 use crate::arch_params::ArchParams;
+use crate::darts::random_perturbation;
 use crate::data::Batch;
 use crate::loss::cross_entropy;
 use crate::nn::{clip_grad_norm, frozen};
 use crate::regularizer::Regularizer;
+use crate::rng::Rng;
 use crate::space::{Supernet, SupernetShape};
 
 /// Host figures of one step.
@@ -42,8 +44,8 @@ impl Searcher {
     pub fn new(config: SearchConfig, shape: SupernetShape, device: &Device) -> Self {
         let device = device.clone().autodiff();
         device.seed(config.seed);
-        let net = Supernet::new(config.space, shape, &device);
-        let arch = ArchParams::new(&config.space.alpha_shapes(), &device);
+        let net = Supernet::new(config.space(), shape, &device);
+        let arch = ArchParams::new(&config.space().alpha_shapes(), &device);
         let (optim_w, optim_a) = build_optimizers(&config);
         let reg = config.regularizer.build();
         Self {
@@ -78,19 +80,38 @@ impl Searcher {
 
     /// Weight step: CE(weight batch) with detached softmax(α); clip the global gradient norm;
     /// one SGD step on the network weights.
-    pub fn weight_step(&mut self, batch: &Batch, lr: f64) -> StepStats {
+    /// `perturb` = (ε, generator) applies SDARTS random smoothing to the mixing weights.
+    pub fn weight_step(
+        &mut self,
+        batch: &Batch,
+        lr: f64,
+        perturb: Option<(f64, &mut Rng)>,
+    ) -> StepStats {
         let include_mix = self.net.clip_includes_mixing_weights();
-        let mix: Vec<Tensor<2>> = self
+        let mut betas: Vec<Tensor<2>> = self
             .arch
             .betas(1.0)
             .into_iter()
-            .map(|b| {
-                if include_mix {
-                    b.detach().require_grad()
-                } else {
-                    b.detach()
-                }
-            })
+            .map(|b| b.detach())
+            .collect();
+        if let Some((epsilon, rng)) = perturb {
+            betas = betas
+                .into_iter()
+                .map(|b| {
+                    let [rows, k] = b.dims();
+                    let mut v: Vec<f32> = b
+                        .into_data()
+                        .convert::<f32>()
+                        .try_to_vec()
+                        .unwrap_or_default();
+                    random_perturbation(&mut v, k, epsilon, rng);
+                    Tensor::from_data(TensorData::new(v, [rows, k]), &self.device)
+                })
+                .collect();
+        }
+        let mix: Vec<Tensor<2>> = betas
+            .into_iter()
+            .map(|b| if include_mix { b.require_grad() } else { b })
             .collect();
         let logits = self.net.forward(batch.images.clone(), &mix);
         let ce = cross_entropy(logits.clone(), batch.targets.clone());

@@ -4,16 +4,21 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::darts::OpSet;
 use crate::data::DatasetName;
 use crate::regularizer::{Aggregation, RegularizerKind};
 use crate::schedule::LambdaSchedule;
-use crate::space::SpaceKind;
+use crate::space::{Space, SpaceKind};
 
 /// Every setting of a search run. Defaults follow the β-DARTS NB201 script (spec §2–3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchConfig {
     pub space: SpaceKind,
+    /// DARTS op set: `darts` (8 ops) or `beta-darts` (7, no `none`); ignored by NB201.
+    pub ops: OpSet,
+    /// SDARTS-RS random smoothing of the mixing weights in the weight step (DARTS space).
+    pub perturb: bool,
     pub dataset: DatasetName,
     pub data_dir: Option<PathBuf>,
     /// Side of the (square) images fed to the network; `None` keeps the dataset's own size.
@@ -51,6 +56,8 @@ impl Default for SearchConfig {
     fn default() -> Self {
         Self {
             space: SpaceKind::Nb201,
+            ops: OpSet::BetaDarts,
+            perturb: false,
             dataset: DatasetName::FashionMnistMini,
             data_dir: None,
             image_size: None,
@@ -81,6 +88,13 @@ impl Default for SearchConfig {
 }
 
 impl SearchConfig {
+    pub fn space(&self) -> Space {
+        Space {
+            kind: self.space,
+            ops: self.ops,
+        }
+    }
+
     /// Checks values that would otherwise fail deep inside the loop.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |m: String| Err(crate::Error::Invalid(m));

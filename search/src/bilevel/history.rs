@@ -30,8 +30,11 @@ pub struct EpochRecord {
     pub alpha: Vec<Vec<Vec<f32>>>,
     /// β = softmax(α) per row.
     pub beta: Vec<Vec<Vec<f32>>>,
-    /// The derived cell (NB201 arch string).
+    /// The derived cell: NB201 arch string, or the DARTS genotype in its Python form.
     pub arch: String,
+    /// The derived DARTS genotype (absent for NB201).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genotype: Option<crate::darts::Genotype>,
     pub skip_share: f64,
     pub none_share: f64,
     pub seconds: f64,

@@ -14,6 +14,6 @@ pub use checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint
 pub use config::SearchConfig;
 pub use history::{EpochRecord, read_history};
 pub use run::{
-    ARCH_FILE, CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, Observer, RunOutcome, Running,
-    SUMMARY_FILE, SilentObserver, resume, run_search,
+    ARCH_FILE, CHECKPOINT_FILE, CONFIG_FILE, GENOTYPE_FILE, HISTORY_FILE, Observer, RunOutcome,
+    Running, SUMMARY_FILE, SilentObserver, resume, run_search,
 };

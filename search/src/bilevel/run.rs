@@ -16,10 +16,12 @@ use super::architect::{Searcher, StepStats, build_optimizers};
 use super::checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
 use super::history::{EpochRecord, append_record, truncate_history};
 use crate::arch_params::softmax_rows;
+use crate::darts::perturb_epsilon;
 use crate::data::{self, Augment, Dataset, make_batch};
 use crate::rng::Rng;
 use crate::schedule::cosine_lr;
-use crate::space::SupernetShape;
+use crate::space::{Derived, SupernetShape};
+use crate::viz;
 use crate::{Error, Result};
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -27,6 +29,7 @@ pub const HISTORY_FILE: &str = "history.jsonl";
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 pub const ARCH_FILE: &str = "arch.txt";
 pub const SUMMARY_FILE: &str = "summary.json";
+pub const GENOTYPE_FILE: &str = "genotype.json";
 
 /// Running means over an epoch, for progress display.
 #[derive(Debug, Clone, Copy, Default)]
@@ -285,7 +288,7 @@ fn drive(
         .steps_per_epoch
         .map_or(full_steps, |k| k.min(full_steps));
     let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
-    let k = cfg.space.op_names().len();
+    let k = cfg.space().op_names().len();
     let end = stop_after.map_or(cfg.epochs, |m| (start + m).min(cfg.epochs));
 
     for epoch in start..end {
@@ -317,11 +320,14 @@ fn drive(
                 &data.std,
                 &s.device,
             );
-            train.add(&s.weight_step(&batch, lr));
+            let perturb = cfg
+                .perturb
+                .then(|| (perturb_epsilon(epoch, cfg.epochs), &mut rng));
+            train.add(&s.weight_step(&batch, lr, perturb));
             observer.step(step + 1, &train, &arch);
         }
         let alphas = s.arch.to_host();
-        let derived = cfg.space.derive(&alphas)?;
+        let derived = cfg.space().derive(&alphas)?;
         let rows = |v: &[f32]| v.chunks(k).map(|r| r.to_vec()).collect::<Vec<_>>();
         let record = EpochRecord {
             epoch,
@@ -340,12 +346,19 @@ fn drive(
                 .map(|a| rows(&softmax_rows(a, k, 1.0)))
                 .collect(),
             arch: derived.to_string(),
+            genotype: match &derived {
+                Derived::Darts(g) => Some(g.clone()),
+                Derived::Nb201(_) => None,
+            },
             skip_share: derived.skip_share(),
             none_share: derived.none_share(),
             seconds: t0.elapsed().as_secs_f64(),
         };
         append_record(&run_dir.join(HISTORY_FILE), &record)?;
         save(&s, &run_dir.join(CHECKPOINT_FILE), epoch + 1, rng)?;
+        history.push(record);
+        write_pictures(run_dir, &cfg, &history, &derived)?;
+        let record = history.last().cloned().unwrap_or_else(|| unreachable!());
         observer.epoch_end(&record);
         tracing::info!(
             epoch,
@@ -355,14 +368,16 @@ fn drive(
             arch = %record.arch,
             "epoch done"
         );
-        history.push(record);
     }
 
     let epochs_done = end;
     let finished = epochs_done >= cfg.epochs;
     let final_arch = history.last().map(|r| r.arch.clone());
     if finished && let Some(arch) = &final_arch {
-        write_atomic(&run_dir.join(ARCH_FILE), format!("{arch}\n").as_bytes())?;
+        match history.last().and_then(|r| r.genotype.as_ref()) {
+            Some(g) => g.save(&run_dir.join(GENOTYPE_FILE))?,
+            None => write_atomic(&run_dir.join(ARCH_FILE), format!("{arch}\n").as_bytes())?,
+        }
         let summary = serde_json::json!({
             "final_arch": arch,
             "epochs": epochs_done,
@@ -384,4 +399,44 @@ fn drive(
         finished,
         final_arch,
     })
+}
+
+/// `cell.svg`/`cell.dot` of the current derived cell, `beta.svg` (β per edge over epochs) and
+/// `skip_share.svg`, refreshed after every epoch so a running search can be watched.
+fn write_pictures(
+    run_dir: &Path,
+    cfg: &SearchConfig,
+    history: &[EpochRecord],
+    derived: &Derived,
+) -> Result<()> {
+    let space = cfg.space();
+    let cells = match derived {
+        Derived::Nb201(a) => vec![viz::nb201_cell(a)],
+        Derived::Darts(g) => viz::darts_cells(g),
+    };
+    write_atomic(&run_dir.join("cell.svg"), viz::cells_svg(&cells).as_bytes())?;
+    write_atomic(&run_dir.join("cell.dot"), viz::cells_dot(&cells).as_bytes())?;
+    let beta: Vec<_> = history.iter().map(|r| r.beta.clone()).collect();
+    let title = format!(
+        "{} search, {} regularizer, λ {}",
+        cfg.space, cfg.regularizer, cfg.lambda
+    );
+    let svg = viz::beta_trajectories(
+        &title,
+        &beta,
+        &space.alpha_names(),
+        &space.edge_labels(),
+        &space.op_names(),
+    );
+    write_atomic(&run_dir.join("beta.svg"), svg.as_bytes())?;
+    let skip: Vec<f64> = history.iter().map(|r| r.skip_share).collect();
+    let none: Vec<f64> = history.iter().map(|r| r.none_share).collect();
+    let svg = viz::line_chart(
+        "Derived cell: share of skip-connections and none",
+        "share of edges",
+        &["skip_connect", "none"],
+        &[skip, none],
+        (0.0, 1.0),
+    );
+    write_atomic(&run_dir.join("skip_share.svg"), svg.as_bytes())
 }

@@ -5,7 +5,7 @@
 mod arch;
 mod cell;
 mod network;
-mod ops;
+pub mod ops;
 
 pub use arch::{Arch, NUM_EDGES, OPS, edge_index, edge_nodes};
 pub use cell::{Cell, Edge};

@@ -9,9 +9,8 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::cell::slice_weights;
 use super::{Arch, Cell};
-use crate::nn::{BatchNorm2d, ReluConvBn, conv};
+use crate::nn::{BatchNorm2d, ReluConvBn, conv, slice_weights};
 
 /// NB201's ResNet basic block: ReLU-Conv3×3(s2)-BN → ReLU-Conv3×3-BN, plus a shortcut
 /// AvgPool2×2 → Conv1×1 (no BN, no ReLU). All BNs affine.

@@ -9,7 +9,7 @@ struct Detach;
 
 impl ModuleMapper for Detach {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        Param::initialized(param.id, param.val().detach())
+        Param::initialized(param.id, param.val().detach().set_require_grad(false))
     }
 }
 
@@ -30,6 +30,7 @@ mod tests {
         let lin = LinearConfig::new(3, 2).init(&device);
         let x = Tensor::<2>::ones([1, 3], &device).require_grad();
         let f = frozen(&lin);
+        assert!(!f.weight.val().is_require_grad() && lin.weight.val().is_require_grad());
         let grads = f.forward(x.clone()).sum().backward();
         assert!(f.weight.val().grad(&grads).is_none());
         assert!(

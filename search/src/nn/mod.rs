@@ -4,11 +4,13 @@
 mod batch_norm;
 mod frozen;
 mod grad_clip;
+mod mixing;
 mod param_count;
 mod relu_conv_bn;
 
 pub use batch_norm::BatchNorm2d;
 pub use frozen::frozen;
 pub use grad_clip::{clip_grad_norm, grad_norm};
+pub use mixing::{EdgeWeights, slice_weights};
 pub use param_count::count_params;
 pub use relu_conv_bn::{ReluConvBn, conv};

@@ -1,0 +1,420 @@
+//! Genotypes: the discrete DARTS cell as data. JSON form (the DARTS namedtuple as JSON):
+//!
+//! ```json
+//! {"normal": [["sep_conv_3x3", 0], ["sep_conv_3x3", 1], …8 pairs],
+//!  "normal_concat": [2, 3, 4, 5],
+//!  "reduce": [["max_pool_3x3", 0], …8 pairs],
+//!  "reduce_concat": [2, 3, 4, 5]}
+//! ```
+//!
+//! Pairs 2i and 2i+1 feed intermediate node i; an input index is 0 (c_{k-2}), 1 (c_{k-1}) or
+//! j ≥ 2 (intermediate node j−2). The Python form that papers' repositories print,
+//! `Genotype(normal=[('sep_conv_3x3', 0), …], normal_concat=range(2, 6), …)`, is read too.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::ops::Op;
+use crate::{Error, Result};
+
+/// Intermediate nodes per cell.
+pub const STEPS: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genotype {
+    pub normal: Vec<(String, usize)>,
+    pub normal_concat: Vec<usize>,
+    pub reduce: Vec<(String, usize)>,
+    pub reduce_concat: Vec<usize>,
+}
+
+impl Genotype {
+    /// Checks op names, edge counts, input indices and concat lists; the error names the entry.
+    pub fn validate(&self) -> Result<()> {
+        for (name, cell, concat) in [
+            ("normal", &self.normal, &self.normal_concat),
+            ("reduce", &self.reduce, &self.reduce_concat),
+        ] {
+            if cell.len() != 2 * STEPS {
+                return Err(Error::Invalid(format!(
+                    "{name}: expected {} (op, input) pairs (2 per node × {STEPS} nodes), found {}",
+                    2 * STEPS,
+                    cell.len()
+                )));
+            }
+            for (i, (op, input)) in cell.iter().enumerate() {
+                if Op::from_name(op).is_none() {
+                    return Err(Error::Invalid(format!(
+                        "{name}[{i}]: unknown op {op:?}; known ops: {}",
+                        super::PRIMITIVES.join(", ")
+                    )));
+                }
+                let node = i / 2;
+                if *input >= node + 2 {
+                    return Err(Error::Invalid(format!(
+                        "{name}[{i}]: input index {input} out of range for node {node} (0..={})",
+                        node + 1
+                    )));
+                }
+            }
+            if concat.is_empty() {
+                return Err(Error::Invalid(format!("{name}_concat: empty")));
+            }
+            for (i, &c) in concat.iter().enumerate() {
+                if !(2..2 + STEPS).contains(&c) {
+                    return Err(Error::Invalid(format!(
+                        "{name}_concat[{i}]: {c} is not an intermediate node (2..={})",
+                        STEPS + 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_json(&self) -> String {
+        let cell = |c: &[(String, usize)]| {
+            c.iter()
+                .map(|(o, i)| format!("[\"{o}\", {i}]"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let ints = |v: &[usize]| {
+            v.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "{{\n  \"normal\": [{}],\n  \"normal_concat\": [{}],\n  \"reduce\": [{}],\n  \"reduce_concat\": [{}]\n}}\n",
+            cell(&self.normal),
+            ints(&self.normal_concat),
+            cell(&self.reduce),
+            ints(&self.reduce_concat)
+        )
+    }
+
+    /// Parses JSON or the Python `Genotype(...)` form, then validates.
+    pub fn parse(text: &str) -> Result<Genotype> {
+        let t = text.trim();
+        let g = if t.starts_with('{') {
+            serde_json::from_str::<Genotype>(t)
+                .map_err(|e| Error::Invalid(format!("genotype JSON: {e}")))?
+        } else {
+            python::parse(t)?
+        };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// Reads a genotype file; errors name the file.
+    pub fn load(path: &Path) -> Result<Genotype> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Genotype::parse(&text).map_err(|e| Error::format(path, e.to_string()))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::bilevel::write_atomic(path, self.to_json().as_bytes())
+    }
+
+    /// Share of the 16 edges (normal and reduce) that are skip-connections.
+    pub fn skip_share(&self) -> f64 {
+        let all = self.normal.iter().chain(&self.reduce);
+        all.clone().filter(|(o, _)| o == "skip_connect").count() as f64 / all.count() as f64
+    }
+
+    /// Share of skip-connections in the normal cell (the collapse measure of the papers).
+    pub fn normal_skip_count(&self) -> usize {
+        self.normal
+            .iter()
+            .filter(|(o, _)| o == "skip_connect")
+            .count()
+    }
+}
+
+impl fmt::Display for Genotype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cell = |c: &[(String, usize)]| {
+            c.iter()
+                .map(|(o, i)| format!("('{o}', {i})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let ints = |v: &[usize]| {
+            v.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        write!(
+            f,
+            "Genotype(normal=[{}], normal_concat=[{}], reduce=[{}], reduce_concat=[{}])",
+            cell(&self.normal),
+            ints(&self.normal_concat),
+            cell(&self.reduce),
+            ints(&self.reduce_concat)
+        )
+    }
+}
+
+/// A small reader for the Python literal form: lists, tuples, strings, ints, `range(a, b)`.
+mod python {
+    use super::Genotype;
+    use crate::{Error, Result};
+
+    #[derive(Debug, Clone)]
+    enum Value {
+        Str(String),
+        Int(i64),
+        List(Vec<Value>),
+    }
+
+    struct P<'a> {
+        s: &'a [u8],
+        i: usize,
+    }
+
+    impl P<'_> {
+        fn err(&self, m: &str) -> Error {
+            Error::Invalid(format!(
+                "genotype (Python form), at character {}: {m}",
+                self.i
+            ))
+        }
+        fn ws(&mut self) {
+            while self.i < self.s.len() && (self.s[self.i] as char).is_whitespace() {
+                self.i += 1;
+            }
+        }
+        fn eat(&mut self, c: u8) -> bool {
+            self.ws();
+            if self.s.get(self.i) == Some(&c) {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+        fn ident(&mut self) -> String {
+            self.ws();
+            let start = self.i;
+            while self.i < self.s.len()
+                && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
+            {
+                self.i += 1;
+            }
+            String::from_utf8_lossy(&self.s[start..self.i]).into_owned()
+        }
+        fn value(&mut self) -> Result<Value> {
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b'[') | Some(b'(') => {
+                    let close = if self.s[self.i] == b'[' { b']' } else { b')' };
+                    self.i += 1;
+                    let mut items = Vec::new();
+                    loop {
+                        if self.eat(close) {
+                            return Ok(Value::List(items));
+                        }
+                        items.push(self.value()?);
+                        if !self.eat(b',') {
+                            if self.eat(close) {
+                                return Ok(Value::List(items));
+                            }
+                            return Err(self.err("expected ',' or a closing bracket"));
+                        }
+                    }
+                }
+                Some(&q) if q == b'\'' || q == b'"' => {
+                    self.i += 1;
+                    let start = self.i;
+                    while self.i < self.s.len() && self.s[self.i] != q {
+                        self.i += 1;
+                    }
+                    if self.i >= self.s.len() {
+                        return Err(self.err("unterminated string"));
+                    }
+                    let v = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
+                    self.i += 1;
+                    Ok(Value::Str(v))
+                }
+                Some(c) if c.is_ascii_digit() || *c == b'-' => {
+                    let start = self.i;
+                    self.i += 1;
+                    while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
+                        self.i += 1;
+                    }
+                    let t = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
+                    t.parse()
+                        .map(Value::Int)
+                        .map_err(|_| self.err("bad integer"))
+                }
+                _ => {
+                    let name = self.ident();
+                    if name == "range" {
+                        let Value::List(args) = self.value()? else {
+                            return Err(self.err("range needs arguments"));
+                        };
+                        let n: Vec<i64> = args
+                            .iter()
+                            .filter_map(|a| {
+                                if let Value::Int(i) = a {
+                                    Some(*i)
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect();
+                        let (a, b) = match n.as_slice() {
+                            [b] => (0, *b),
+                            [a, b] => (*a, *b),
+                            _ => return Err(self.err("range(a, b) expected")),
+                        };
+                        Ok(Value::List((a..b).map(Value::Int).collect()))
+                    } else {
+                        Err(self.err(&format!(
+                            "unexpected {:?}",
+                            if name.is_empty() {
+                                "symbol".to_string()
+                            } else {
+                                name
+                            }
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    fn cell(v: &Value, key: &str) -> Result<Vec<(String, usize)>> {
+        let Value::List(items) = v else {
+            return Err(Error::Invalid(format!(
+                "{key}: expected a list of (op, input) pairs"
+            )));
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| match it {
+                Value::List(p) => match p.as_slice() {
+                    [Value::Str(op), Value::Int(j)] if *j >= 0 => Ok((op.clone(), *j as usize)),
+                    _ => Err(Error::Invalid(format!(
+                        "{key}[{i}]: expected ('op', input)"
+                    ))),
+                },
+                _ => Err(Error::Invalid(format!(
+                    "{key}[{i}]: expected ('op', input)"
+                ))),
+            })
+            .collect()
+    }
+
+    fn ints(v: &Value, key: &str) -> Result<Vec<usize>> {
+        let Value::List(items) = v else {
+            return Err(Error::Invalid(format!("{key}: expected a list or range")));
+        };
+        items
+            .iter()
+            .map(|it| match it {
+                Value::Int(i) if *i >= 0 => Ok(*i as usize),
+                _ => Err(Error::Invalid(format!(
+                    "{key}: expected non-negative integers"
+                ))),
+            })
+            .collect()
+    }
+
+    pub(super) fn parse(text: &str) -> Result<Genotype> {
+        let start = text.find("Genotype(").ok_or_else(|| {
+            Error::Invalid(
+                "not a genotype: expected JSON ({\"normal\": …}) or Python Genotype(normal=…)"
+                    .into(),
+            )
+        })?;
+        let mut p = P {
+            s: text.as_bytes(),
+            i: start + "Genotype(".len(),
+        };
+        let (mut normal, mut nc, mut reduce, mut rc) = (None, None, None, None);
+        loop {
+            if p.eat(b')') {
+                break;
+            }
+            let key = p.ident();
+            if !p.eat(b'=') {
+                return Err(p.err("expected key=value"));
+            }
+            let v = p.value()?;
+            match key.as_str() {
+                "normal" => normal = Some(cell(&v, "normal")?),
+                "reduce" => reduce = Some(cell(&v, "reduce")?),
+                "normal_concat" => nc = Some(ints(&v, "normal_concat")?),
+                "reduce_concat" => rc = Some(ints(&v, "reduce_concat")?),
+                other => return Err(p.err(&format!("unknown field {other:?}"))),
+            }
+            if !p.eat(b',') {
+                if p.eat(b')') {
+                    break;
+                }
+                return Err(p.err("expected ',' or ')'"));
+            }
+        }
+        let missing = |k: &str| Error::Invalid(format!("genotype: missing {k}"));
+        Ok(Genotype {
+            normal: normal.ok_or_else(|| missing("normal"))?,
+            normal_concat: nc.ok_or_else(|| missing("normal_concat"))?,
+            reduce: reduce.ok_or_else(|| missing("reduce"))?,
+            reduce_concat: rc.ok_or_else(|| missing("reduce_concat"))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DARTS_V2_PY: &str = "DARTS_V2 = Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=range(2, 6))";
+
+    #[test]
+    fn python_form_json_round_trip() {
+        let g = Genotype::parse(DARTS_V2_PY).unwrap();
+        assert_eq!(g.normal[7], ("dil_conv_3x3".to_string(), 2));
+        assert_eq!(g.reduce_concat, vec![2, 3, 4, 5]);
+        let again = Genotype::parse(&g.to_json()).unwrap();
+        assert_eq!(again, g);
+        assert_eq!(
+            Genotype::parse(&g.to_string()).unwrap(),
+            g,
+            "Display is the Python form"
+        );
+        assert_eq!(g.normal_skip_count(), 2);
+    }
+
+    #[test]
+    fn malformed_genotypes_name_the_entry() {
+        let g = Genotype::parse(DARTS_V2_PY).unwrap();
+        let mut bad = g.clone();
+        bad.reduce[3].0 = "sep_conv_7x7".into();
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("reduce[3]") && e.contains("sep_conv_7x7"), "{e}");
+        let mut bad = g.clone();
+        bad.normal[2].1 = 3; // node 1 has inputs 0..=2
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("normal[2]") && e.contains("input index 3"),
+            "{e}"
+        );
+        let mut bad = g.clone();
+        bad.normal.pop();
+        assert!(bad.validate().unwrap_err().to_string().contains("found 7"));
+        let e = Genotype::parse("{\"normal\": 3}").unwrap_err().to_string();
+        assert!(e.contains("genotype JSON"), "{e}");
+        let e = Genotype::parse("Genotype(normal=[('a', 0)")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Python form"), "{e}");
+    }
+}

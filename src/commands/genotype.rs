@@ -1,0 +1,45 @@
+//! `betadarts genotype draw|show`: diagrams and validation of cells.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use betadarts_search::bilevel::write_atomic;
+use betadarts_search::darts::Genotype;
+use betadarts_search::nb201::Arch;
+use betadarts_search::viz;
+
+/// Reads a genotype file, or parses an NB201 arch string given inline.
+fn cells_of(spec: &str) -> Result<Vec<viz::CellGraph>> {
+    if spec.trim_start().starts_with('|') {
+        let arch: Arch = spec.trim().parse()?;
+        return Ok(vec![viz::nb201_cell(&arch)]);
+    }
+    let path = Path::new(spec);
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if text.trim_start().starts_with('|') {
+        let arch: Arch = text
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        return Ok(vec![viz::nb201_cell(&arch)]);
+    }
+    Ok(viz::darts_cells(&Genotype::load(path)?))
+}
+
+pub fn draw(spec: &str, out: &Path) -> Result<()> {
+    let cells = cells_of(spec)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let svg = out.join("cell.svg");
+    let dot = out.join("cell.dot");
+    write_atomic(&svg, viz::cells_svg(&cells).as_bytes())?;
+    write_atomic(&dot, viz::cells_dot(&cells).as_bytes())?;
+    println!("{}\n{}", svg.display(), dot.display());
+    Ok(())
+}
+
+pub fn show(path: &Path) -> Result<()> {
+    let g = Genotype::load(path)?;
+    print!("{}", g.to_json());
+    Ok(())
+}
