@@ -17,6 +17,7 @@ pub mod loss;
 pub mod nb201;
 pub mod nn;
 pub mod regularizer;
+pub mod retrain;
 pub mod rng;
 pub mod schedule;
 pub mod space;

@@ -10,7 +10,7 @@ use burn::tensor::ops::{MaxPoolOptions, PadMode};
 use burn::tensor::{Device, Tensor, s};
 
 use crate::nb201::ops::avg_pool_3x3;
-use crate::nn::{BatchNorm2d, conv};
+use crate::nn::{BatchNorm2d, conv, conv_fwd};
 use crate::{Error, Result};
 
 /// The original DARTS primitives, in α column order.
@@ -125,8 +125,10 @@ impl DilConv {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn
-            .forward(self.pointwise.forward(self.depthwise.forward(relu(x))))
+        self.bn.forward(conv_fwd(
+            &self.pointwise,
+            conv_fwd(&self.depthwise, relu(x)),
+        ))
     }
 }
 
@@ -183,14 +185,14 @@ impl FactorizedReduce {
     /// `[N, C_in, H, W]` → `[N, C_out, ⌈H/2⌉, ⌈W/2⌉]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = relu(x);
-        let a = self.conv_1.forward(x.clone());
+        let a = conv_fwd(&self.conv_1, x.clone());
         // x[:, :, 1:, 1:], padded by one zero row and column at the end: for even sizes the
         // padding is never read (identical to the reference); for odd sizes it makes both
         // branches ⌈H/2⌉ tall, as every other stride-2 op.
         let shifted = x
             .slice(s![.., .., 1.., 1..])
             .pad((0, 1, 0, 1), PadMode::Constant(0.0));
-        let b = self.conv_2.forward(shifted);
+        let b = conv_fwd(&self.conv_2, shifted);
         self.bn.forward(Tensor::cat(vec![a, b], 1))
     }
 }

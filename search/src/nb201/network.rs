@@ -10,7 +10,7 @@ use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 use super::{Arch, Cell};
-use crate::nn::{BatchNorm2d, ReluConvBn, conv, slice_weights};
+use crate::nn::{BatchNorm2d, ReluConvBn, conv, conv_fwd, linear_fwd, slice_weights};
 
 /// NB201's ResNet basic block: ReLU-Conv3×3(s2)-BN → ReLU-Conv3×3-BN, plus a shortcut
 /// AvgPool2×2 → Conv1×1 (no BN, no ReLU). All BNs affine.
@@ -33,10 +33,10 @@ impl ResBlock {
     /// # Shapes
     /// `[N, C, H, W]` → `[N, 2C, H/2, W/2]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let residual = self.shortcut.forward(avg_pool2d(
-            x.clone(),
-            AvgPoolOptions::new([2, 2]).with_stride([2, 2]),
-        ));
+        let residual = conv_fwd(
+            &self.shortcut,
+            avg_pool2d(x.clone(), AvgPoolOptions::new([2, 2]).with_stride([2, 2])),
+        );
         residual + self.conv_b.forward(self.conv_a.forward(x))
     }
 }
@@ -116,7 +116,7 @@ impl Nb201Network {
     /// `[N, C_in, H, W]` → `[N, classes]`
     pub fn forward(&self, x: Tensor<4>, weights: Option<&Tensor<2>>) -> Tensor<2> {
         let w = weights.map(slice_weights);
-        let mut x = self.stem_bn.forward(self.stem_conv.forward(x)); // [N, C, H, W]
+        let mut x = self.stem_bn.forward(conv_fwd(&self.stem_conv, x)); // [N, C, H, W]
         for (i, cell) in self.cells.iter().enumerate() {
             if i > 0 && i % self.cells_per_stage == 0 {
                 x = self.reductions[i / self.cells_per_stage - 1].forward(x); // halves H, W
@@ -126,7 +126,7 @@ impl Nb201Network {
         let x = relu(self.head_bn.forward(x)); // [N, 4C, H/4, W/4]
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dims(&[2, 3]).reshape([n, c]); // [N, 4C]
-        self.classifier.forward(pooled)
+        linear_fwd(&self.classifier, pooled)
     }
 }
 

@@ -4,6 +4,7 @@
 mod batch_norm;
 mod frozen;
 mod grad_clip;
+mod madds;
 mod mixing;
 mod param_count;
 mod relu_conv_bn;
@@ -11,6 +12,7 @@ mod relu_conv_bn;
 pub use batch_norm::BatchNorm2d;
 pub use frozen::frozen;
 pub use grad_clip::{clip_grad_norm, grad_norm};
+pub use madds::{conv_fwd, count_madds, linear_fwd};
 pub use mixing::{EdgeWeights, slice_weights};
 pub use param_count::count_params;
 pub use relu_conv_bn::{ReluConvBn, conv};

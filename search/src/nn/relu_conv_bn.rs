@@ -57,6 +57,6 @@ impl ReluConvBn {
     /// # Shapes
     /// `[N, C_in, H, W]` → `[N, C_out, H', W']`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(relu(x)))
+        self.bn.forward(super::conv_fwd(&self.conv, relu(x)))
     }
 }

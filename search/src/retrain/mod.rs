@@ -1,0 +1,16 @@
+//! Retraining the discretized network (spec §5): the CIFAR and ImageNet networks built from a
+//! genotype (BN with affine, no BN after pools), their auxiliary heads, drop-path, and model
+//! summaries (parameters, multiply-adds). The NB201 network of an arch string is
+//! [`crate::nb201::Nb201Network::discrete`].
+
+mod aux_head;
+mod cell;
+mod drop_path;
+mod network;
+mod summary;
+
+pub use aux_head::AuxHead;
+pub use cell::EvalCell;
+pub use drop_path::drop_path;
+pub use network::{EvalNetwork, NetworkKind};
+pub use summary::{ModelSummary, summarize};
