@@ -34,6 +34,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Work with genotypes (DARTS cells) and NB201 arch strings.
     Genotype(GenotypeArgs),
+    /// Train the network of a genotype or NB201 arch string from scratch (retraining).
+    Train(TrainArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -145,6 +147,9 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// One full search step (α step + weight step) of the NB201 supernet on synthetic data.
     SearchStep(SearchStepBench),
+    /// One training step (forward with auxiliary head, backward, SGD) of the network of a
+    /// genotype (DARTS V2 by default), on synthetic data.
+    TrainStep(TrainStepBench),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -194,4 +199,138 @@ pub enum GenotypeWhat {
         /// Genotype file (JSON or Python form).
         file: PathBuf,
     },
+    /// Parameters and multiply-adds of the network built from a genotype.
+    ///
+    /// `params` excludes the auxiliary head, as the papers report it; `aux_params` is the
+    /// head alone. `madds` counts the multiply-adds of convolutions and linear layers for one
+    /// image (BN, pooling, additions and activations not counted): the convention behind the
+    /// 528 M usually cited for DARTS on CIFAR-10. Published ImageNet tables mix conventions
+    /// (574 M is also quoted for DARTS; this tool gives 530 M at 224×224).
+    Info {
+        /// Genotype file (JSON or Python form).
+        file: PathBuf,
+        /// cifar (C=36, 20 cells) or imagenet (C=48, 14 cells).
+        #[arg(long, default_value = "cifar", value_parser = ["cifar", "imagenet"])]
+        network: String,
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        /// Initial channels [default: 36 for cifar, 48 for imagenet].
+        #[arg(long)]
+        channels: Option<usize>,
+        /// Cells [default: 20 for cifar, 14 for imagenet].
+        #[arg(long)]
+        layers: Option<usize>,
+        /// Input side [default: 32 for cifar, 224 for imagenet].
+        #[arg(long)]
+        image_size: Option<usize>,
+        /// Print one JSON object (keys params, aux_params, madds, …).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// DARTS-space genotype file (JSON or Python form) for the cifar/imagenet networks.
+    #[arg(long, conflicts_with = "arch")]
+    pub genotype: Option<PathBuf>,
+    /// NB201 arch string for the nb201 network.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// cifar (C=36, 20 cells, 600 epochs), imagenet (C=48, 14 cells, 250 epochs) or nb201
+    /// [default: nb201 with --arch, else cifar].
+    #[arg(long, value_parser = ["cifar", "imagenet", "nb201"])]
+    pub network: Option<String>,
+    /// Dataset: fashion-mnist-mini (built in), fashion-mnist, mnist, cifar10, cifar100.
+    #[arg(long, default_value = "fashion-mnist-mini")]
+    pub dataset: String,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// [default: the network's recipe: 600 cifar, 250 imagenet, 200 nb201; 10 on fashion-mnist-mini]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// [default: recipe; 8 on fashion-mnist-mini]
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Cells (per stage for nb201) [default: recipe; 5 (cifar/imagenet) or 1 (nb201) on fashion-mnist-mini]
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// [default: 96 cifar, 1024 imagenet, 256 nb201; 64 on fashion-mnist-mini]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Resize images to S×S first [default: the dataset's; 16 on fashion-mnist-mini].
+    #[arg(long)]
+    pub image_size: Option<usize>,
+    /// Cap the steps of every epoch (quick runs).
+    #[arg(long)]
+    pub steps_per_epoch: Option<usize>,
+    /// Initial learning rate [default: 0.025 cifar, 0.5 imagenet, 0.1 nb201].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Weight decay [default: 3e-4 cifar, 3e-5 imagenet, 5e-4 nb201].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Learning-rate schedule: cosine, or imagenet (linear decay after a 5-epoch warm-up)
+    /// [default: imagenet for the imagenet network, else cosine].
+    #[arg(long, value_parser = ["cosine", "imagenet"])]
+    pub schedule: Option<String>,
+    /// Global gradient-norm clip.
+    #[arg(long, default_value_t = 5.0)]
+    pub grad_clip: f64,
+    /// Maximum drop-path probability, ramped linearly over the epochs [default: 0.2 cifar, 0 otherwise].
+    #[arg(long)]
+    pub drop_path: Option<f64>,
+    /// Turn the auxiliary head off (on by default for cifar, weight 0.4).
+    #[arg(long)]
+    pub no_auxiliary: bool,
+    /// Auxiliary head for the imagenet network.
+    #[arg(long)]
+    pub auxiliary: bool,
+    #[arg(long, default_value_t = 0.4)]
+    pub aux_weight: f64,
+    /// Cutout square side; 0 turns it off [default: 16 for cifar, off otherwise].
+    #[arg(long)]
+    pub cutout: Option<usize>,
+    /// Cutout probability: ramp (β-DARTS: e/(E−1)) or always (DARTS).
+    #[arg(long, default_value = "ramp", value_parser = ["ramp", "always"])]
+    pub cutout_prob: String,
+    /// Label smoothing ε [default: 0.1 imagenet, 0 otherwise].
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run directory [default: runs/train-<network>-<dataset>-s<seed>-<time>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the training run in this directory from last.ckpt.
+    #[arg(long, conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
+    /// Stop after this many epochs in this process (resumable).
+    #[arg(long)]
+    pub stop_after: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainStepBench {
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Genotype file [default: models/genotypes/DARTS_V2.json's cell, built in].
+    #[arg(long)]
+    pub genotype: Option<PathBuf>,
+    #[arg(long, default_value_t = 36)]
+    pub channels: usize,
+    #[arg(long, default_value_t = 20)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 96)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 32)]
+    pub image_size: usize,
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -49,3 +49,44 @@ impl Observer for EpochBars {
         }
     }
 }
+
+/// One bar per training epoch with running loss and accuracy.
+pub struct TrainBars {
+    bar: Option<ProgressBar>,
+    hidden: bool,
+}
+
+impl TrainBars {
+    pub fn new(hidden: bool) -> Self {
+        Self { bar: None, hidden }
+    }
+}
+
+impl betadarts_search::retrain::TrainObserver for TrainBars {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        if self.hidden {
+            return;
+        }
+        let bar = ProgressBar::new(steps as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
+        self.bar = Some(bar);
+    }
+
+    fn step(&mut self, step: usize, loss: f64, acc: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(step as u64);
+            bar.set_message(format!("loss {loss:.3} acc {acc:.1}%"));
+        }
+    }
+
+    fn epoch_end(&mut self, _record: &betadarts_search::retrain::TrainRecord) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -3,3 +3,4 @@
 mod common;
 mod darts;
 mod search;
+mod train;

@@ -89,3 +89,74 @@ fn peak_rss_bytes() -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
+
+/// Images per second of one training step of a genotype's CIFAR network (with auxiliary head).
+pub fn train_step(b: crate::cli::TrainStepBench) -> Result<()> {
+    use betadarts_search::darts::Genotype;
+    use betadarts_search::retrain::{TrainConfig, TrainNet, TrainNetwork};
+    use burn::optim::{GradientsParams, SgdConfig};
+
+    let device = parse_device(&b.device)?.autodiff();
+    device.seed(0);
+    let genotype = match &b.genotype {
+        Some(p) => Genotype::load(p)?,
+        None => Genotype::parse(include_str!("../../models/genotypes/DARTS_V2.json"))?,
+    };
+    let mut cfg = TrainConfig::recipe(TrainNetwork::Cifar);
+    cfg.genotype = Some(genotype);
+    cfg.channels = b.channels;
+    cfg.layers = b.layers;
+    let mut net = TrainNet::new(&cfg, 3, 10, &device)?;
+    let mut optim = SgdConfig::new().init();
+    let mut rng = Rng::new(0);
+    let n = b.batch_size;
+    let px = 3 * b.image_size * b.image_size;
+    let set = ImageSet {
+        images: (0..n * px).map(|_| rng.below(256) as u8).collect(),
+        labels: (0..n).map(|_| rng.below(10) as u32).collect(),
+        channels: 3,
+        height: b.image_size,
+        width: b.image_size,
+    };
+    let idx: Vec<usize> = (0..n).collect();
+    let batch = make_batch(&set, &idx, None, &mut rng, &[0.5; 3], &[0.25; 3], &device);
+    let mut times = Vec::new();
+    for i in 0..b.warmup + b.repeats {
+        let t0 = Instant::now();
+        let (logits, aux) = net.forward(batch.images.clone(), 0.2, true);
+        let mut loss = betadarts_search::loss::cross_entropy(logits, batch.targets.clone());
+        if let Some(a) = aux {
+            loss = loss + betadarts_search::loss::cross_entropy(a, batch.targets.clone()) * 0.4;
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        net = optim.step(0.025, net, grads);
+        let _ = loss.into_scalar::<f32>(); // sync
+        if i >= b.warmup {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    if b.json {
+        println!(
+            "{}",
+            serde_json::json!({"bench": "train-step", "device": b.device, "channels": b.channels, "layers": b.layers,
+            "batch_size": n, "image_size": b.image_size, "median_s": median, "images_per_s": n as f64 / median, "peak_rss_bytes": peak_rss_bytes()})
+        );
+    } else {
+        println!(
+            "train step, CIFAR network C={} L={} (aux head, drop-path 0.2), batch {n} at {}×{}, device {}",
+            b.channels, b.layers, b.image_size, b.image_size, b.device
+        );
+        println!(
+            "  median {:.3} s over {} steps; {:.1} images/s",
+            median,
+            b.repeats,
+            n as f64 / median
+        );
+        if let Some(p) = peak_rss_bytes() {
+            println!("  peak resident memory {:.1} MiB", p as f64 / 1048576.0);
+        }
+    }
+    Ok(())
+}

@@ -43,3 +43,47 @@ pub fn show(path: &Path) -> Result<()> {
     print!("{}", g.to_json());
     Ok(())
 }
+
+pub fn info(
+    path: &Path,
+    network: &str,
+    classes: usize,
+    channels: Option<usize>,
+    layers: Option<usize>,
+    image_size: Option<usize>,
+    json: bool,
+) -> Result<()> {
+    use betadarts_search::retrain::{NetworkKind, summarize};
+    let g = Genotype::load(path)?;
+    let kind: NetworkKind = network.parse()?;
+    let (c, l) = kind.defaults();
+    let size = image_size.unwrap_or(if kind == NetworkKind::Cifar { 32 } else { 224 });
+    let s = summarize(
+        kind,
+        &g,
+        channels.unwrap_or(c),
+        layers.unwrap_or(l),
+        classes,
+        size,
+    );
+    if json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        println!(
+            "{} network, C={}, {} cells, {} classes, {}×{} input",
+            s.network, s.channels, s.layers, s.classes, size, size
+        );
+        println!(
+            "  params      {:>12}  ({:.2} M, auxiliary head excluded)",
+            s.params,
+            s.params as f64 / 1e6
+        );
+        println!("  aux_params  {:>12}", s.aux_params);
+        println!(
+            "  madds       {:>12}  ({:.1} M multiply-adds: convolutions + linear)",
+            s.madds,
+            s.madds as f64 / 1e6
+        );
+    }
+    Ok(())
+}

@@ -3,6 +3,7 @@
 mod bench;
 mod genotype;
 mod search;
+mod train;
 
 use anyhow::Result;
 
@@ -14,10 +15,21 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::search(args, quiet),
         Command::Bench(args) => match args.what {
             BenchWhat::SearchStep(b) => bench::search_step(b),
+            BenchWhat::TrainStep(b) => bench::train_step(b),
         },
         Command::Genotype(args) => match args.what {
             GenotypeWhat::Draw { file, out } => genotype::draw(&file, &out),
             GenotypeWhat::Show { file } => genotype::show(&file),
+            GenotypeWhat::Info {
+                file,
+                network,
+                classes,
+                channels,
+                layers,
+                image_size,
+                json,
+            } => genotype::info(&file, &network, classes, channels, layers, image_size, json),
         },
+        Command::Train(args) => train::train(args, quiet),
     }
 }

@@ -41,6 +41,11 @@ pub struct EpochRecord {
 }
 
 pub fn append_record(path: &Path, rec: &EpochRecord) -> Result<()> {
+    append_json_line(path, rec)
+}
+
+/// Appends one JSON line and syncs it (history files of search and training).
+pub fn append_json_line<T: Serialize>(path: &Path, rec: &T) -> Result<()> {
     let mut line = serde_json::to_vec(rec)?;
     line.push(b'\n');
     let mut f = std::fs::OpenOptions::new()

@@ -25,6 +25,39 @@ impl Augment {
     }
 }
 
+/// Cutout (DeVries & Taylor): a `length`×`length` square, centred uniformly over the image and
+/// clipped at the borders, is zeroed after normalisation, with probability `prob`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cutout {
+    pub length: usize,
+    pub prob: f64,
+}
+
+/// Zeroes the cutout square of one normalised `[C, H, W]` image; returns the (y0, y1, x0, x1)
+/// rows and columns it cleared.
+pub fn apply_cutout(
+    img: &mut [f32],
+    c: usize,
+    h: usize,
+    w: usize,
+    length: usize,
+    rng: &mut Rng,
+) -> (usize, usize, usize, usize) {
+    let cy = rng.below(h) as isize;
+    let cx = rng.below(w) as isize;
+    let half = (length / 2) as isize;
+    let y0 = (cy - half).clamp(0, h as isize) as usize;
+    let y1 = (cy + half).clamp(0, h as isize) as usize;
+    let x0 = (cx - half).clamp(0, w as isize) as usize;
+    let x1 = (cx + half).clamp(0, w as isize) as usize;
+    for ch in 0..c {
+        for y in y0..y1 {
+            img[ch * h * w + y * w + x0..ch * h * w + y * w + x1].fill(0.0);
+        }
+    }
+    (y0, y1, x0, x1)
+}
+
 /// A batch on the device.
 pub struct Batch {
     pub images: Tensor<4>,
@@ -37,6 +70,21 @@ pub fn make_batch(
     set: &ImageSet,
     indices: &[usize],
     augment: Option<Augment>,
+    rng: &mut Rng,
+    mean: &[f32],
+    std: &[f32],
+    device: &Device,
+) -> Batch {
+    make_batch_cutout(set, indices, augment, None, rng, mean, std, device)
+}
+
+/// [`make_batch`] with optional cutout after normalisation.
+#[allow(clippy::too_many_arguments)]
+pub fn make_batch_cutout(
+    set: &ImageSet,
+    indices: &[usize],
+    augment: Option<Augment>,
+    cutout: Option<Cutout>,
     rng: &mut Rng,
     mean: &[f32],
     std: &[f32],
@@ -73,6 +121,12 @@ pub fn make_batch(
                 }
             }
         }
+        if let Some(cut) = cutout
+            && rng.coin(cut.prob)
+        {
+            let start = data.len() - c * h * w;
+            apply_cutout(&mut data[start..], c, h, w, cut.length, rng);
+        }
         labels.push(set.labels[i] as i64);
     }
     let n = indices.len();
@@ -106,6 +160,35 @@ mod tests {
         }
         let t: Vec<i64> = b.targets.into_data().convert::<i64>().try_to_vec().unwrap();
         assert_eq!(t, vec![3]);
+    }
+
+    #[test]
+    fn cutout_zeroes_exactly_the_clipped_square() {
+        let (c, h, w) = (2, 10, 10);
+        for seed in 0..50 {
+            let mut img = vec![1.0f32; c * h * w];
+            let mut rng = Rng::new(seed);
+            let (y0, y1, x0, x1) = apply_cutout(&mut img, c, h, w, 6, &mut rng);
+            // Replay the centre draw: the square is centre ± 3, clipped to the image.
+            let mut r = Rng::new(seed);
+            let (cy, cx) = (r.below(h) as isize, r.below(w) as isize);
+            assert_eq!(
+                (y0, y1),
+                ((cy - 3).max(0) as usize, (cy + 3).min(10) as usize)
+            );
+            assert_eq!(
+                (x0, x1),
+                ((cx - 3).max(0) as usize, (cx + 3).min(10) as usize)
+            );
+            for ch in 0..c {
+                for y in 0..h {
+                    for x in 0..w {
+                        let inside = (y0..y1).contains(&y) && (x0..x1).contains(&x);
+                        assert_eq!(img[ch * h * w + y * w + x], if inside { 0.0 } else { 1.0 });
+                    }
+                }
+            }
+        }
     }
 
     #[test]

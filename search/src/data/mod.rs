@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use batch::{Augment, Batch, make_batch};
+pub use batch::{Augment, Batch, Cutout, apply_cutout, make_batch, make_batch_cutout};
 pub use cifar::{CIFAR10_RECORD, CIFAR100_RECORD, read_cifar_file};
 pub use idx::{read_idx_images, read_idx_labels};
 pub use resize::resize_area;

@@ -5,12 +5,21 @@
 
 mod aux_head;
 mod cell;
+mod config;
 mod drop_path;
+mod model;
 mod network;
 mod summary;
+mod trainer;
 
 pub use aux_head::AuxHead;
 pub use cell::EvalCell;
+pub use config::{CutoutProb, LrSchedule, TrainConfig, TrainNetwork};
 pub use drop_path::drop_path;
+pub use model::TrainNet;
 pub use network::{EvalNetwork, NetworkKind};
 pub use summary::{ModelSummary, summarize};
+pub use trainer::{
+    BEST_CKPT, LAST_CKPT, LoadedModel, Silent, TrainHeader, TrainObserver, TrainOutcome,
+    TrainRecord, evaluate, load_trained, read_train_history, resume_training, train,
+};

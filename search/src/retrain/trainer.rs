@@ -1,0 +1,517 @@
+//! The retraining loop (spec §5): SGD with momentum and weight decay, cosine or ImageNet-linear
+//! learning rate, global gradient-norm clipping, drop-path ramp, auxiliary loss, cutout (with
+//! the β-DARTS probability ramp), label smoothing; test-split evaluation after every epoch;
+//! `last.ckpt` every epoch and `best.ckpt` on improvement (atomic); resumable; per-epoch history
+//! and training-curve plots.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+
+use super::{TrainConfig, TrainNet, TrainNetwork};
+use crate::bilevel::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
+use crate::data::{self, Augment, Cutout, Dataset, make_batch_cutout};
+use crate::loss::{cross_entropy, cross_entropy_smooth};
+use crate::nn::clip_grad_norm;
+use crate::rng::Rng;
+use crate::viz;
+use crate::{Error, Result};
+
+pub const LAST_CKPT: &str = "last.ckpt";
+pub const BEST_CKPT: &str = "best.ckpt";
+
+/// One line of the training `history.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainRecord {
+    pub epoch: usize,
+    pub steps: usize,
+    pub lr: f64,
+    pub drop_path: f64,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub test_loss: f64,
+    pub test_acc: f64,
+    pub seconds: f64,
+}
+
+/// Progress callbacks for the CLI.
+pub trait TrainObserver {
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    fn step(&mut self, _step: usize, _loss: f64, _acc: f64) {}
+    fn epoch_end(&mut self, _record: &TrainRecord) {}
+}
+
+pub struct Silent;
+impl TrainObserver for Silent {}
+
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub run_dir: PathBuf,
+    pub history: Vec<TrainRecord>,
+    pub epochs_done: usize,
+    pub finished: bool,
+    pub best_acc: f64,
+}
+
+/// What a training checkpoint's header holds; enough to rebuild the network.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainHeader {
+    pub format: u32,
+    pub kind: String,
+    pub epochs_done: usize,
+    pub rng: Rng,
+    pub best_acc: f64,
+    pub test_acc: f64,
+    pub in_channels: usize,
+    pub class_names: Vec<String>,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub image_size: usize,
+    pub config: TrainConfig,
+}
+
+/// A trained network loaded from a checkpoint, with what is needed to use it.
+pub struct LoadedModel {
+    pub net: TrainNet,
+    pub header: TrainHeader,
+}
+
+/// Loads the network of a training checkpoint (`last.ckpt`/`best.ckpt`, or a run directory,
+/// which means its `best.ckpt`). The auxiliary head is kept if the checkpoint has it.
+pub fn load_trained(path: &Path, device: &Device) -> Result<LoadedModel> {
+    let path = if path.is_dir() {
+        path.join(BEST_CKPT)
+    } else {
+        path.to_path_buf()
+    };
+    let ckpt = read_checkpoint(&path)?;
+    let err = |m: String| Error::Checkpoint {
+        path: path.clone(),
+        message: m,
+    };
+    let header: TrainHeader = serde_json::from_value(ckpt.header.clone())
+        .map_err(|e| err(format!("not a training checkpoint ({e})")))?;
+    if header.kind != "train" {
+        return Err(err(format!(
+            "a {:?} checkpoint, not a training checkpoint",
+            header.kind
+        )));
+    }
+    let net = TrainNet::new(
+        &header.config,
+        header.in_channels,
+        header.class_names.len(),
+        device,
+    )?;
+    let bytes = ckpt
+        .blob("net")
+        .ok_or_else(|| err("missing part \"net\"".into()))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| err(format!("{e:?}")))?;
+    let net = net.try_load_record(record).map_err(|e| {
+        err(format!(
+            "weights do not match the network of its config (genotype/arch): {e:?}"
+        ))
+    })?;
+    Ok(LoadedModel { net, header })
+}
+
+fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+    SgdConfig::new()
+        .with_momentum(Some(
+            MomentumConfig::new()
+                .with_momentum(cfg.momentum)
+                .with_dampening(0.0)
+                .with_nesterov(cfg.nesterov),
+        ))
+        .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
+        .init()
+}
+
+fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
+    let ds = data::load(cfg.dataset, cfg.data_dir.as_deref())?;
+    Ok(match cfg.image_size {
+        Some(s) => ds.resized(s),
+        None => ds,
+    })
+}
+
+/// The auxiliary head needs ≥ 5×5 features at the second reduction; smaller images train
+/// without it (with a warning) rather than fail.
+fn effective(mut cfg: TrainConfig, image: usize) -> TrainConfig {
+    let at_aux = match cfg.network {
+        TrainNetwork::Cifar => image / 4,
+        TrainNetwork::Imagenet => image / 16,
+        TrainNetwork::Nb201 => 0,
+    };
+    if cfg.auxiliary && at_aux < 5 {
+        tracing::warn!(
+            image,
+            "auxiliary head disabled: images too small for its 5×5 pooling"
+        );
+        cfg.auxiliary = false;
+    }
+    // Cutout 16 is meant for 32-pixel images; a square over half the image would erase it.
+    if let Some(l) = cfg.cutout
+        && l > image / 2
+    {
+        let scaled = (image / 2).max(1);
+        tracing::warn!(
+            image,
+            from = l,
+            to = scaled,
+            "cutout square shrunk to half the image side"
+        );
+        cfg.cutout = Some(scaled);
+    }
+    cfg
+}
+
+/// Starts a training run in `run_dir`.
+pub fn train(
+    cfg: TrainConfig,
+    run_dir: &Path,
+    device: &Device,
+    stop_after: Option<usize>,
+    obs: &mut dyn TrainObserver,
+) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    if run_dir.join("config.json").exists() {
+        return Err(Error::Invalid(format!(
+            "{} already holds a run: use --resume {} to continue it",
+            run_dir.display(),
+            run_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    let data = load_data(&cfg)?;
+    let cfg = effective(cfg, data.image_size());
+    write_atomic(
+        &run_dir.join("config.json"),
+        &serde_json::to_vec_pretty(&cfg)?,
+    )?;
+    let ad = device.clone().autodiff();
+    ad.seed(cfg.seed);
+    let net = TrainNet::new(&cfg, data.channels(), data.num_classes(), &ad)?;
+    let state = State {
+        net,
+        optim: optimizer(&cfg),
+        rng: Rng::new(cfg.seed),
+        epoch: 0,
+        best_acc: 0.0,
+    };
+    drive(cfg, state, &data, run_dir, &ad, Vec::new(), stop_after, obs)
+}
+
+/// Continues the run in `run_dir` from `last.ckpt`.
+pub fn resume_training(
+    run_dir: &Path,
+    device: &Device,
+    stop_after: Option<usize>,
+    obs: &mut dyn TrainObserver,
+) -> Result<TrainOutcome> {
+    let cfg_path = run_dir.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
+    let cfg: TrainConfig = serde_json::from_str(&text)
+        .map_err(|e| Error::format(&cfg_path, format!("not a training config: {e}")))?;
+    let data = load_data(&cfg)?;
+    let ad = device.clone().autodiff();
+    ad.seed(cfg.seed);
+    let ckpt_path = run_dir.join(LAST_CKPT);
+    let mut state = State {
+        net: TrainNet::new(&cfg, data.channels(), data.num_classes(), &ad)?,
+        optim: optimizer(&cfg),
+        rng: Rng::new(cfg.seed),
+        epoch: 0,
+        best_acc: 0.0,
+    };
+    if ckpt_path.exists() {
+        let ckpt = read_checkpoint(&ckpt_path)?;
+        let err = |m: String| Error::Checkpoint {
+            path: ckpt_path.clone(),
+            message: m,
+        };
+        let header: TrainHeader = serde_json::from_value(ckpt.header.clone())
+            .map_err(|e| err(format!("bad header: {e}")))?;
+        let blob = |n: &str| {
+            ckpt.blob(n)
+                .map(|b| Bytes::from_bytes_vec(b.to_vec()))
+                .ok_or_else(|| err(format!("missing part {n:?}")))
+        };
+        let record = ModuleRecord::from_bytes(blob("net")?).map_err(|e| err(format!("{e:?}")))?;
+        state.net = state
+            .net
+            .try_load_record(record)
+            .map_err(|e| err(format!("{e:?}")))?;
+        state.optim = optimizer(&cfg)
+            .from_bytes(blob("optim")?)
+            .map_err(|e| err(format!("{e:?}")))?;
+        state.rng = header.rng;
+        state.epoch = header.epochs_done;
+        state.best_acc = header.best_acc;
+    }
+    let history: Vec<TrainRecord> = read_train_history(&run_dir.join("history.jsonl"))?
+        .into_iter()
+        .filter(|r| r.epoch < state.epoch)
+        .collect();
+    rewrite_history(&run_dir.join("history.jsonl"), &history)?;
+    drive(cfg, state, &data, run_dir, &ad, history, stop_after, obs)
+}
+
+pub fn read_train_history(path: &Path) -> Result<Vec<TrainRecord>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+fn rewrite_history(path: &Path, h: &[TrainRecord]) -> Result<()> {
+    let mut text = Vec::new();
+    for r in h {
+        text.extend(serde_json::to_vec(r)?);
+        text.push(b'\n');
+    }
+    write_atomic(path, &text)
+}
+
+struct State {
+    net: TrainNet,
+    optim: ModuleOptimizer,
+    rng: Rng,
+    epoch: usize,
+    best_acc: f64,
+}
+
+fn save(state: &State, path: &Path, header: &TrainHeader) -> Result<()> {
+    let err = |m: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    let net = state
+        .net
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| err(format!("{e:?}")))?
+        .to_vec();
+    let optim = state
+        .optim
+        .into_bytes()
+        .map_err(|e| err(format!("{e:?}")))?
+        .to_vec();
+    write_checkpoint(
+        path,
+        &Checkpoint {
+            header: serde_json::to_value(header)?,
+            blobs: vec![("net".into(), net), ("optim".into(), optim)],
+        },
+    )
+}
+
+/// Mean loss and accuracy (%) over the test split, in eval mode.
+pub fn evaluate(net: &TrainNet, data: &Dataset, batch_size: usize, device: &Device) -> (f64, f64) {
+    let plain = device.clone().without_autodiff();
+    let net = net.valid();
+    let (mut loss, mut correct, mut n) = (0.0, 0usize, 0usize);
+    let idx: Vec<usize> = (0..data.test.len()).collect();
+    let mut rng = Rng::new(0);
+    for chunk in idx.chunks(batch_size.max(1)) {
+        let b = make_batch_cutout(
+            &data.test, chunk, None, None, &mut rng, &data.mean, &data.std, &plain,
+        );
+        let (logits, _) = net.forward(b.images, 0.0, false);
+        let l = cross_entropy(logits.clone(), b.targets.clone()).into_scalar::<f32>() as f64;
+        correct += crate::loss::correct(logits, b.targets);
+        loss += l * b.len as f64;
+        n += b.len;
+    }
+    (
+        loss / n.max(1) as f64,
+        100.0 * correct as f64 / n.max(1) as f64,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    cfg: TrainConfig,
+    mut state: State,
+    data: &Dataset,
+    run_dir: &Path,
+    device: &Device,
+    mut history: Vec<TrainRecord>,
+    stop_after: Option<usize>,
+    obs: &mut dyn TrainObserver,
+) -> Result<TrainOutcome> {
+    let n = data.train.len();
+    let full = n.div_ceil(cfg.batch_size);
+    let steps = cfg.steps_per_epoch.map_or(full, |k| k.min(full));
+    let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
+    let end = stop_after.map_or(cfg.epochs, |m| (state.epoch + m).min(cfg.epochs));
+    let with_aux = cfg.auxiliary && cfg.aux_weight > 0.0;
+    for epoch in state.epoch..end {
+        let t0 = Instant::now();
+        // Drop-path masks come from the device generator: reseed it per epoch so that a resumed
+        // run draws the same masks as an uninterrupted one.
+        device.seed(
+            cfg.seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64 + 1),
+        );
+        let lr = cfg.lr_at(epoch);
+        let drop = cfg.drop_path_at(epoch);
+        let cutout = cfg.cutout.map(|length| Cutout {
+            length,
+            prob: cfg.cutout_prob_at(epoch),
+        });
+        obs.epoch_start(epoch, cfg.epochs, steps);
+        let mut order: Vec<usize> = (0..n).collect();
+        state.rng.shuffle(&mut order);
+        let (mut loss_sum, mut correct, mut count) = (0.0, 0usize, 0usize);
+        for (step, chunk) in order.chunks(cfg.batch_size).take(steps).enumerate() {
+            let b = make_batch_cutout(
+                &data.train,
+                chunk,
+                augment,
+                cutout,
+                &mut state.rng,
+                &data.mean,
+                &data.std,
+                device,
+            );
+            let (logits, aux) = state.net.forward(b.images, drop, with_aux);
+            let mut loss =
+                cross_entropy_smooth(logits.clone(), b.targets.clone(), cfg.label_smoothing);
+            if let Some(aux) = aux {
+                loss = loss
+                    + cross_entropy_smooth(aux, b.targets.clone(), cfg.label_smoothing)
+                        * cfg.aux_weight;
+            }
+            let mut grads = loss.backward();
+            let mut g = GradientsParams::from_module(&mut grads, &state.net);
+            clip_grad_norm(&state.net, &mut g, cfg.grad_clip, None);
+            state.net = state.optim.step(lr, state.net.clone(), g);
+            let c = crate::loss::correct(logits.detach(), b.targets);
+            loss_sum += loss.into_scalar::<f32>() as f64 * b.len as f64;
+            correct += c;
+            count += b.len;
+            obs.step(
+                step + 1,
+                loss_sum / count as f64,
+                100.0 * correct as f64 / count as f64,
+            );
+        }
+        let (test_loss, test_acc) = evaluate(&state.net, data, cfg.batch_size.max(64), device);
+        let record = TrainRecord {
+            epoch,
+            steps: steps.min(order.len().div_ceil(cfg.batch_size)),
+            lr,
+            drop_path: drop,
+            train_loss: loss_sum / count.max(1) as f64,
+            train_acc: 100.0 * correct as f64 / count.max(1) as f64,
+            test_loss,
+            test_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        crate::bilevel::append_json_line(&run_dir.join("history.jsonl"), &record)?;
+        state.epoch = epoch + 1;
+        let improved = test_acc > state.best_acc || epoch == 0;
+        if improved {
+            state.best_acc = test_acc;
+        }
+        let header = TrainHeader {
+            format: 1,
+            kind: "train".into(),
+            epochs_done: state.epoch,
+            rng: state.rng,
+            best_acc: state.best_acc,
+            test_acc,
+            in_channels: data.channels(),
+            class_names: data.class_names.clone(),
+            mean: data.mean.clone(),
+            std: data.std.clone(),
+            image_size: data.image_size(),
+            config: cfg.clone(),
+        };
+        save(&state, &run_dir.join(LAST_CKPT), &header)?;
+        if improved {
+            save(&state, &run_dir.join(BEST_CKPT), &header)?;
+        }
+        history.push(record.clone());
+        write_curves(run_dir, &history)?;
+        obs.epoch_end(&record);
+        tracing::info!(
+            epoch,
+            lr,
+            train_acc = format!("{:.2}", record.train_acc),
+            test_acc = format!("{:.2}", test_acc),
+            "epoch done"
+        );
+    }
+    let finished = state.epoch >= cfg.epochs;
+    Ok(TrainOutcome {
+        run_dir: run_dir.to_path_buf(),
+        history,
+        epochs_done: state.epoch,
+        finished,
+        best_acc: state.best_acc,
+    })
+}
+
+/// `loss.svg` and `accuracy.svg`: train and test curves over epochs.
+fn write_curves(run_dir: &Path, h: &[TrainRecord]) -> Result<()> {
+    let col = |f: fn(&TrainRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
+    let max_loss = h
+        .iter()
+        .flat_map(|r| [r.train_loss, r.test_loss])
+        .fold(0.1, f64::max);
+    let svg = viz::line_chart(
+        "Loss",
+        "cross-entropy",
+        &["train", "test"],
+        &[col(|r| r.train_loss), col(|r| r.test_loss)],
+        (0.0, (max_loss * 10.0).ceil() / 10.0),
+    );
+    write_atomic(&run_dir.join("loss.svg"), svg.as_bytes())?;
+    let svg = viz::line_chart(
+        "Accuracy",
+        "top-1 %",
+        &["train", "test"],
+        &[col(|r| r.train_acc), col(|r| r.test_acc)],
+        (0.0, 100.0),
+    );
+    write_atomic(&run_dir.join("accuracy.svg"), svg.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_mode_uses_running_statistics() {
+        // After training steps, evaluation on the plain device runs and gives finite numbers.
+        let mut cfg = TrainConfig::recipe(TrainNetwork::Nb201);
+        cfg.arch = Some("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|".into());
+        cfg.dataset = crate::data::DatasetName::FashionMnistMini;
+        cfg.channels = 4;
+        cfg.layers = 1;
+        let data = load_data(&cfg).unwrap().resized(8);
+        let device = Device::flex().autodiff();
+        let net = TrainNet::new(&cfg, 1, 10, &device).unwrap();
+        let (loss, acc) = evaluate(&net, &data, 100, &device);
+        assert!(loss.is_finite() && (0.0..=100.0).contains(&acc));
+    }
+}

@@ -1,0 +1,164 @@
+//! `betadarts train` and `genotype info` end to end.
+
+use std::path::Path;
+
+use crate::common::{fails, ok};
+
+fn v2() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/genotypes/DARTS_V2.json")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn history(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("history.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
+    let g = v2();
+    let mut v: Vec<String> = [
+        "train",
+        "--genotype",
+        &g,
+        "--channels",
+        "4",
+        "--layers",
+        "5",
+        "--image-size",
+        "8",
+        "--epochs",
+        "3",
+        "--drop-path",
+        "0.2",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn tiny_training_learns_and_resumes_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    ok(&args(&tiny(&full, &[])));
+    let h = history(&full);
+    assert_eq!(h.len(), 3);
+    let best = h
+        .iter()
+        .map(|r| r["train_acc"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(
+        best > 20.0,
+        "training accuracy {best}% never rose above chance (10%)"
+    );
+    for f in [
+        "config.json",
+        "last.ckpt",
+        "best.ckpt",
+        "loss.svg",
+        "accuracy.svg",
+    ] {
+        assert!(full.join(f).exists(), "{f}");
+    }
+    let part = dir.path().join("part");
+    ok(&args(&tiny(&part, &["--stop-after", "1"])));
+    assert_eq!(history(&part).len(), 1);
+    ok(&["train", "--resume", part.to_str().unwrap()]);
+    let (a, b) = (history(&full), history(&part));
+    assert_eq!(b.len(), 3);
+    for key in ["train_loss", "train_acc", "test_loss", "test_acc"] {
+        assert_eq!(a[2][key], b[2][key], "{key} after resume");
+    }
+}
+
+#[test]
+fn nb201_network_trains_from_an_arch_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("nb");
+    ok(&[
+        "train",
+        "--arch",
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+        "--channels",
+        "4",
+        "--layers",
+        "1",
+        "--image-size",
+        "8",
+        "--epochs",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["network"], "nb201");
+    assert_eq!(cfg["nesterov"], true, "the NB201 recipe");
+    assert_eq!(history(&run).len(), 1);
+}
+
+#[test]
+fn genotype_info_reports_params_and_madds() {
+    let s = ok(&["genotype", "info", &v2(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(s.trim()).unwrap();
+    assert_eq!(v["params"], 3_349_342);
+    assert_eq!(v["aux_params"], 476_426);
+    let madds = v["madds"].as_f64().unwrap();
+    assert!((madds / 528.4e6 - 1.0).abs() < 0.005, "{madds}");
+    let s = ok(&["genotype", "info", &v2(), "--classes", "100", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(s.trim()).unwrap();
+    assert_eq!(v["params"], 3_401_272);
+}
+
+#[test]
+fn training_input_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let e = fails(
+        &[
+            "train",
+            "--network",
+            "nb201",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(e.contains("--arch"), "{e}");
+    let e = fails(
+        &[
+            "train",
+            "--arch",
+            "|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(e.contains("unknown op \"bogus\""), "{e}");
+    let missing = dir.path().join("nope.json");
+    let e = fails(
+        &[
+            "train",
+            "--genotype",
+            missing.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(e.contains("nope.json"), "{e}");
+}
