@@ -162,3 +162,56 @@ fn training_input_errors_are_clear() {
     );
     assert!(e.contains("nope.json"), "{e}");
 }
+
+#[test]
+fn imagenet_network_trains_on_an_image_folder() {
+    // A generated ImageNet-style folder: two classes of flat-colour PNGs of assorted sizes.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    for split in ["train", "val"] {
+        for (class, rgb) in [("n01_red", [220u8, 20, 20]), ("n02_blue", [20, 20, 220])] {
+            let d = root.join(split).join(class);
+            std::fs::create_dir_all(&d).unwrap();
+            for i in 0..6u32 {
+                let img = image::RgbImage::from_pixel(36 + i * 3, 40 - i, image::Rgb(rgb));
+                img.save(d.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+    let run = dir.path().join("run");
+    ok(&[
+        "train",
+        "--genotype",
+        &v2(),
+        "--network",
+        "imagenet",
+        "--dataset",
+        "imagefolder",
+        "--data-dir",
+        root.to_str().unwrap(),
+        "--channels",
+        "8",
+        "--layers",
+        "5",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "2",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let h = history(&run);
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0]["steps"], 3, "12 training images in batches of 4");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["label_smoothing"], 0.1, "the ImageNet recipe");
+    // The checkpoint carries the class names of the folders.
+    let ckpt = betadarts_search::bilevel::read_checkpoint(&run.join("last.ckpt")).unwrap();
+    assert_eq!(
+        ckpt.header["class_names"],
+        serde_json::json!(["n01_red", "n02_blue"])
+    );
+}

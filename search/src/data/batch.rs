@@ -224,3 +224,16 @@ mod tests {
         assert!(saw_border);
     }
 }
+
+/// Uploads a host batch (from the folder loader) as tensors.
+pub fn upload(hb: super::folder::HostBatch, channels: usize, device: &Device) -> Batch {
+    let n = hb.labels.len();
+    Batch {
+        images: Tensor::from_data(
+            TensorData::new(hb.data, [n, channels, hb.size, hb.size]),
+            device,
+        ),
+        targets: Tensor::from_data(TensorData::new(hb.labels, [n]), device),
+        len: n,
+    }
+}

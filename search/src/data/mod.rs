@@ -5,6 +5,7 @@
 mod batch;
 mod cifar;
 mod embedded;
+pub mod folder;
 mod idx;
 mod resize;
 
@@ -14,7 +15,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use batch::{Augment, Batch, Cutout, apply_cutout, make_batch, make_batch_cutout};
+pub use batch::{Augment, Batch, Cutout, apply_cutout, make_batch, make_batch_cutout, upload};
 pub use cifar::{CIFAR10_RECORD, CIFAR100_RECORD, read_cifar_file};
 pub use idx::{read_idx_images, read_idx_labels};
 pub use resize::resize_area;
@@ -90,15 +91,18 @@ pub enum DatasetName {
     Mnist,
     Cifar10,
     Cifar100,
+    /// An ImageNet-style folder: `DIR/train/<class>/*`, `DIR/val/<class>/*` (training only).
+    Imagefolder,
 }
 
 impl DatasetName {
-    pub const ALL: [DatasetName; 5] = [
+    pub const ALL: [DatasetName; 6] = [
         DatasetName::FashionMnistMini,
         DatasetName::FashionMnist,
         DatasetName::Mnist,
         DatasetName::Cifar10,
         DatasetName::Cifar100,
+        DatasetName::Imagefolder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +112,7 @@ impl DatasetName {
             DatasetName::Mnist => "mnist",
             DatasetName::Cifar10 => "cifar10",
             DatasetName::Cifar100 => "cifar100",
+            DatasetName::Imagefolder => "imagefolder",
         }
     }
 
@@ -121,6 +126,10 @@ impl DatasetName {
             ),
             DatasetName::Cifar100 => (vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762]),
             DatasetName::Mnist => (vec![0.1307], vec![0.3081]),
+            DatasetName::Imagefolder => (
+                folder::IMAGENET_MEAN.to_vec(),
+                folder::IMAGENET_STD.to_vec(),
+            ),
             DatasetName::FashionMnist | DatasetName::FashionMnistMini => {
                 (vec![0.2860], vec![0.3530])
             }
@@ -216,6 +225,12 @@ pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
                 .unwrap_or_else(|| names(&CIFAR10_CLASSES));
             (train, test, classes)
         }
+        DatasetName::Imagefolder => {
+            return Err(Error::Invalid(
+                "imagefolder data is streamed from disk: use data::Source::load (training) instead"
+                    .into(),
+            ));
+        }
         DatasetName::Cifar100 => {
             let dir = dir.ok_or_else(|| cifar::missing(name, None))?;
             let (train, test) = cifar::load_cifar100(&dir)?;
@@ -255,4 +270,85 @@ fn missing_idx(name: DatasetName, dir: Option<&Path>) -> Error {
         "{name} files not found {place}: expected train-images-idx3-ubyte, train-labels-idx1-ubyte, \
          t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each plain or .gz); {hint}"
     ))
+}
+
+/// Training data: in memory (CIFAR, IDX, built-in) or streamed from an ImageNet-style folder.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Memory(Dataset),
+    Folder {
+        train: folder::FolderSplit,
+        val: folder::FolderSplit,
+        size: usize,
+    },
+}
+
+impl Source {
+    /// `image_size` resizes in-memory sets, and is the crop side of folder images (default 224).
+    pub fn load(
+        name: DatasetName,
+        dir: Option<&Path>,
+        image_size: Option<usize>,
+    ) -> Result<Source> {
+        if name == DatasetName::Imagefolder {
+            let dir = dir.ok_or_else(|| {
+                Error::MissingData(
+                    "imagefolder needs --data-dir DIR with DIR/train/<class>/ and DIR/val/<class>/"
+                        .into(),
+                )
+            })?;
+            let train = folder::FolderSplit::scan(&dir.join("train"), None)?;
+            let val = folder::FolderSplit::scan(&dir.join("val"), Some(&train.classes))?;
+            return Ok(Source::Folder {
+                train,
+                val,
+                size: image_size.unwrap_or(224),
+            });
+        }
+        let ds = load(name, dir)?;
+        Ok(Source::Memory(match image_size {
+            Some(s) => ds.resized(s),
+            None => ds,
+        }))
+    }
+
+    pub fn train_len(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.train.len(),
+            Source::Folder { train, .. } => train.samples.len(),
+        }
+    }
+    pub fn test_len(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.test.len(),
+            Source::Folder { val, .. } => val.samples.len(),
+        }
+    }
+    pub fn channels(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.channels(),
+            Source::Folder { .. } => 3,
+        }
+    }
+    pub fn image_size(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.image_size(),
+            Source::Folder { size, .. } => *size,
+        }
+    }
+    pub fn class_names(&self) -> Vec<String> {
+        match self {
+            Source::Memory(d) => d.class_names.clone(),
+            Source::Folder { train, .. } => train.classes.clone(),
+        }
+    }
+    pub fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
+        match self {
+            Source::Memory(d) => (d.mean.clone(), d.std.clone()),
+            Source::Folder { .. } => (
+                folder::IMAGENET_MEAN.to_vec(),
+                folder::IMAGENET_STD.to_vec(),
+            ),
+        }
+    }
 }

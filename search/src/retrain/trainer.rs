@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{TrainConfig, TrainNet, TrainNetwork};
 use crate::bilevel::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
-use crate::data::{self, Augment, Cutout, Dataset, make_batch_cutout};
+use crate::data::folder::{Jitter, Prefetcher, Transform};
+use crate::data::{Augment, Batch, Cutout, Source, make_batch_cutout, upload};
 use crate::loss::{cross_entropy, cross_entropy_smooth};
 use crate::nn::clip_grad_norm;
 use crate::rng::Rng;
@@ -135,12 +136,13 @@ fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
         .init()
 }
 
-fn load_data(cfg: &TrainConfig) -> Result<Dataset> {
-    let ds = data::load(cfg.dataset, cfg.data_dir.as_deref())?;
-    Ok(match cfg.image_size {
-        Some(s) => ds.resized(s),
-        None => ds,
-    })
+fn load_data(cfg: &TrainConfig) -> Result<Source> {
+    Source::load(cfg.dataset, cfg.data_dir.as_deref(), cfg.image_size)
+}
+
+/// Folder loading threads per batch (the producer runs one batch ahead of the model).
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// The auxiliary head needs ≥ 5×5 features at the second reduction; smaller images train
@@ -199,7 +201,7 @@ pub fn train(
     )?;
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
-    let net = TrainNet::new(&cfg, data.channels(), data.num_classes(), &ad)?;
+    let net = TrainNet::new(&cfg, data.channels(), data.class_names().len(), &ad)?;
     let state = State {
         net,
         optim: optimizer(&cfg),
@@ -226,7 +228,7 @@ pub fn resume_training(
     ad.seed(cfg.seed);
     let ckpt_path = run_dir.join(LAST_CKPT);
     let mut state = State {
-        net: TrainNet::new(&cfg, data.channels(), data.num_classes(), &ad)?,
+        net: TrainNet::new(&cfg, data.channels(), data.class_names().len(), &ad)?,
         optim: optimizer(&cfg),
         rng: Rng::new(cfg.seed),
         epoch: 0,
@@ -323,40 +325,65 @@ fn save(state: &State, path: &Path, header: &TrainHeader) -> Result<()> {
 }
 
 /// Mean loss and accuracy (%) over the test split, in eval mode.
-pub fn evaluate(net: &TrainNet, data: &Dataset, batch_size: usize, device: &Device) -> (f64, f64) {
+pub fn evaluate(
+    net: &TrainNet,
+    data: &Source,
+    batch_size: usize,
+    device: &Device,
+) -> Result<(f64, f64)> {
     let plain = device.clone().without_autodiff();
     let net = net.valid();
     let (mut loss, mut correct, mut n) = (0.0, 0usize, 0usize);
-    let idx: Vec<usize> = (0..data.test.len()).collect();
-    let mut rng = Rng::new(0);
-    for chunk in idx.chunks(batch_size.max(1)) {
-        let b = make_batch_cutout(
-            &data.test, chunk, None, None, &mut rng, &data.mean, &data.std, &plain,
-        );
+    let idx: Vec<usize> = (0..data.test_len()).collect();
+    let mut score = |b: Batch| {
         let (logits, _) = net.forward(b.images, 0.0, false);
-        let l = cross_entropy(logits.clone(), b.targets.clone()).into_scalar::<f32>() as f64;
+        loss += cross_entropy(logits.clone(), b.targets.clone()).into_scalar::<f32>() as f64
+            * b.len as f64;
         correct += crate::loss::correct(logits, b.targets);
-        loss += l * b.len as f64;
         n += b.len;
+    };
+    match data {
+        Source::Memory(ds) => {
+            let mut rng = Rng::new(0);
+            for chunk in idx.chunks(batch_size.max(1)) {
+                score(make_batch_cutout(
+                    &ds.test, chunk, None, None, &mut rng, &ds.mean, &ds.std, &plain,
+                ));
+            }
+        }
+        Source::Folder { val, size, .. } => {
+            let batches = idx
+                .chunks(batch_size.max(1))
+                .map(<[usize]>::to_vec)
+                .collect();
+            let t = Transform::Eval {
+                resize: size * 256 / 224,
+                size: *size,
+            };
+            for hb in Prefetcher::start(val.clone(), batches, t, 0, workers()) {
+                score(upload(hb?, 3, &plain));
+            }
+        }
     }
-    (
+    Ok((
         loss / n.max(1) as f64,
         100.0 * correct as f64 / n.max(1) as f64,
-    )
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn drive(
     cfg: TrainConfig,
     mut state: State,
-    data: &Dataset,
+    data: &Source,
     run_dir: &Path,
     device: &Device,
     mut history: Vec<TrainRecord>,
     stop_after: Option<usize>,
     obs: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome> {
-    let n = data.train.len();
+    let n = data.train_len();
+    let (mean, std) = data.mean_std();
     let full = n.div_ceil(cfg.batch_size);
     let steps = cfg.steps_per_epoch.map_or(full, |k| k.min(full));
     let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
@@ -380,18 +407,64 @@ fn drive(
         obs.epoch_start(epoch, cfg.epochs, steps);
         let mut order: Vec<usize> = (0..n).collect();
         state.rng.shuffle(&mut order);
+        let mut folder = match data {
+            Source::Folder { train, size, .. } => {
+                let batches = order
+                    .chunks(cfg.batch_size)
+                    .take(steps)
+                    .map(<[usize]>::to_vec)
+                    .collect();
+                let jitter = cfg.augment.then(Jitter::default);
+                let seed = state.rng.next_u64();
+                Some(Prefetcher::start(
+                    train.clone(),
+                    batches,
+                    Transform::Train {
+                        size: *size,
+                        jitter,
+                    },
+                    seed,
+                    workers(),
+                ))
+            }
+            Source::Memory(_) => None,
+        };
         let (mut loss_sum, mut correct, mut count) = (0.0, 0usize, 0usize);
         for (step, chunk) in order.chunks(cfg.batch_size).take(steps).enumerate() {
-            let b = make_batch_cutout(
-                &data.train,
-                chunk,
-                augment,
-                cutout,
-                &mut state.rng,
-                &data.mean,
-                &data.std,
-                device,
-            );
+            let b = match (data, folder.as_mut()) {
+                (Source::Memory(ds), _) => make_batch_cutout(
+                    &ds.train,
+                    chunk,
+                    augment,
+                    cutout,
+                    &mut state.rng,
+                    &mean,
+                    &std,
+                    device,
+                ),
+                (Source::Folder { .. }, Some(f)) => {
+                    let mut hb = f
+                        .next()
+                        .ok_or_else(|| Error::Invalid("image loader stopped early".into()))??;
+                    if let Some(cut) = cutout {
+                        let per = 3 * hb.size * hb.size;
+                        for img in hb.data.chunks_mut(per) {
+                            if state.rng.coin(cut.prob) {
+                                crate::data::apply_cutout(
+                                    img,
+                                    3,
+                                    hb.size,
+                                    hb.size,
+                                    cut.length,
+                                    &mut state.rng,
+                                );
+                            }
+                        }
+                    }
+                    upload(hb, 3, device)
+                }
+                (Source::Folder { .. }, None) => unreachable!("the folder loader is started above"),
+            };
             let (logits, aux) = state.net.forward(b.images, drop, with_aux);
             let mut loss =
                 cross_entropy_smooth(logits.clone(), b.targets.clone(), cfg.label_smoothing);
@@ -414,7 +487,7 @@ fn drive(
                 100.0 * correct as f64 / count as f64,
             );
         }
-        let (test_loss, test_acc) = evaluate(&state.net, data, cfg.batch_size.max(64), device);
+        let (test_loss, test_acc) = evaluate(&state.net, data, cfg.batch_size.max(64), device)?;
         let record = TrainRecord {
             epoch,
             steps: steps.min(order.len().div_ceil(cfg.batch_size)),
@@ -440,9 +513,9 @@ fn drive(
             best_acc: state.best_acc,
             test_acc,
             in_channels: data.channels(),
-            class_names: data.class_names.clone(),
-            mean: data.mean.clone(),
-            std: data.std.clone(),
+            class_names: data.class_names(),
+            mean: mean.clone(),
+            std: std.clone(),
             image_size: data.image_size(),
             config: cfg.clone(),
         };
@@ -508,10 +581,11 @@ mod tests {
         cfg.dataset = crate::data::DatasetName::FashionMnistMini;
         cfg.channels = 4;
         cfg.layers = 1;
-        let data = load_data(&cfg).unwrap().resized(8);
+        cfg.image_size = Some(8);
+        let data = load_data(&cfg).unwrap();
         let device = Device::flex().autodiff();
         let net = TrainNet::new(&cfg, 1, 10, &device).unwrap();
-        let (loss, acc) = evaluate(&net, &data, 100, &device);
+        let (loss, acc) = evaluate(&net, &data, 100, &device).unwrap();
         assert!(loss.is_finite() && (0.0..=100.0).contains(&acc));
     }
 }
