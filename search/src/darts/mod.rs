@@ -5,7 +5,7 @@
 mod cell;
 mod derive;
 mod genotype;
-mod ops;
+pub mod ops;
 mod perturb;
 mod supernet;
 

@@ -17,7 +17,7 @@ pub use cell::EvalCell;
 pub use config::{CutoutProb, LrSchedule, TrainConfig, TrainNetwork};
 pub use drop_path::drop_path;
 pub use model::TrainNet;
-pub use network::{EvalNetwork, NetworkKind};
+pub use network::{EvalNetwork, NetworkKind, Stem};
 pub use summary::{ModelSummary, summarize};
 pub use trainer::{
     BEST_CKPT, LAST_CKPT, LoadedModel, Silent, TrainHeader, TrainObserver, TrainOutcome,

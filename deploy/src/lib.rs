@@ -1,0 +1,13 @@
+//! Run exported betadarts models on the edge: one [`Engine`] interface over tract (pure Rust,
+//! the default) and ONNX Runtime (ort, loaded at run time), the model's own metadata (classes,
+//! input size, normalisation), and the image preprocessing both share. No burn dependency: only
+//! the ONNX file and a runtime.
+
+pub mod engine;
+pub mod error;
+pub mod meta;
+pub mod preprocess;
+
+pub use engine::{Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine};
+pub use error::{Error, Result};
+pub use meta::ModelMeta;
