@@ -36,6 +36,8 @@ pub enum Command {
     Genotype(GenotypeArgs),
     /// Train the network of a genotype or NB201 arch string from scratch (retraining).
     Train(TrainArgs),
+    /// Export a trained network (or an untrained one of the right shape) as ONNX.
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -333,4 +335,43 @@ pub struct TrainStepBench {
     pub warmup: usize,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// A training run directory (its best.ckpt) or a checkpoint file (last.ckpt, best.ckpt).
+    #[arg(required_unless_present = "random_init")]
+    pub checkpoint: Option<PathBuf>,
+    /// Output file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Keep BN as BatchNormalization nodes instead of folding it into the convolutions.
+    #[arg(long)]
+    pub no_fold: bool,
+    /// Check the exported file against the burn network in tract and ONNX Runtime (when its
+    /// library is found: ORT_DYLIB_PATH or `pip install onnxruntime`); fails on a mismatch.
+    #[arg(long)]
+    pub check: bool,
+    /// Also check on the PNG/JPEG images of this folder (e.g. lossless dataset samples).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
+    /// Export an untrained network of the right shape (for latency work before training).
+    #[arg(long, requires = "network_source")]
+    pub random_init: bool,
+    #[arg(long, group = "network_source", conflicts_with = "checkpoint")]
+    pub genotype: Option<PathBuf>,
+    #[arg(long, group = "network_source", conflicts_with = "checkpoint")]
+    pub arch: Option<String>,
+    /// With --random-init: cifar, imagenet or nb201 [default: nb201 with --arch, else cifar].
+    #[arg(long, value_parser = ["cifar", "imagenet", "nb201"])]
+    pub network: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    pub classes: usize,
+    #[arg(long)]
+    pub channels: Option<usize>,
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Input side [default: 32, or 224 for imagenet].
+    #[arg(long)]
+    pub image_size: Option<usize>,
 }

@@ -2,5 +2,6 @@
 
 mod common;
 mod darts;
+mod export;
 mod search;
 mod train;

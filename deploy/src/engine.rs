@@ -30,7 +30,9 @@ impl std::str::FromStr for EngineKind {
         match s {
             "tract" => Ok(EngineKind::Tract),
             "ort" | "onnxruntime" => Ok(EngineKind::Ort),
-            _ => Err(Error::Input(format!("unknown engine {s:?}; choose tract or ort"))),
+            _ => Err(Error::Input(format!(
+                "unknown engine {s:?}; choose tract or ort"
+            ))),
         }
     }
 }
@@ -44,7 +46,11 @@ impl std::fmt::Display for EngineKind {
     }
 }
 
-pub fn load_engine(kind: EngineKind, onnx: &[u8], threads: Option<usize>) -> Result<Box<dyn Engine>> {
+pub fn load_engine(
+    kind: EngineKind,
+    onnx: &[u8],
+    threads: Option<usize>,
+) -> Result<Box<dyn Engine>> {
     Ok(match kind {
         EngineKind::Tract => Box::new(TractEngine::new(onnx)?),
         EngineKind::Ort => Box::new(OrtEngine::new(onnx, threads)?),
@@ -59,8 +65,13 @@ pub struct TractEngine {
 
 impl TractEngine {
     pub fn new(onnx: &[u8]) -> Result<Self> {
-        let model = tract_onnx::onnx().model_for_read(&mut &onnx[..]).map_err(Error::Tract)?;
-        Ok(Self { model, plans: HashMap::new() })
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut &onnx[..])
+            .map_err(Error::Tract)?;
+        Ok(Self {
+            model,
+            plans: HashMap::new(),
+        })
     }
 
     fn plan(&mut self, shape: [usize; 4]) -> Result<Arc<TypedRunnableModel>> {
@@ -97,7 +108,11 @@ impl Engine for TractEngine {
 
 fn check_len(input: &[f32], shape: [usize; 4]) -> Result<()> {
     if input.len() != shape.iter().product::<usize>() {
-        return Err(Error::Input(format!("input has {} values, shape {shape:?} needs {}", input.len(), shape.iter().product::<usize>())));
+        return Err(Error::Input(format!(
+            "input has {} values, shape {shape:?} needs {}",
+            input.len(),
+            shape.iter().product::<usize>()
+        )));
     }
     Ok(())
 }
@@ -117,14 +132,18 @@ pub fn find_onnxruntime() -> Option<PathBuf> {
     let mut libs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so"))
+        })
         .collect();
     libs.sort();
     libs.pop()
 }
 
 fn environment() -> Result<&'static ort::environment::Environment> {
-    static ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> = OnceLock::new();
+    static ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> =
+        OnceLock::new();
     ENV.get_or_init(|| {
         let path = find_onnxruntime().ok_or_else(|| {
             "library not found: set ORT_DYLIB_PATH to libonnxruntime.so (pip install onnxruntime ships one)".to_string()
@@ -149,9 +168,13 @@ impl OrtEngine {
         let env = environment()?;
         let mut b = ort::session::Session::builder(env).map_err(|e| Error::Ort(e.to_string()))?;
         if let Some(t) = threads {
-            b = b.with_intra_threads(t).map_err(|e| Error::Ort(e.to_string()))?;
+            b = b
+                .with_intra_threads(t)
+                .map_err(|e| Error::Ort(e.to_string()))?;
         }
-        let session = b.commit_from_memory(onnx).map_err(|e| Error::Ort(e.to_string()))?;
+        let session = b
+            .commit_from_memory(onnx)
+            .map_err(|e| Error::Ort(e.to_string()))?;
         Ok(Self { session })
     }
 }
@@ -163,9 +186,15 @@ impl Engine for OrtEngine {
 
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<(Vec<f32>, usize)> {
         check_len(input, shape)?;
-        let x = ort::value::Tensor::from_array((shape.map(|d| d as i64).to_vec(), input.to_vec())).map_err(|e| Error::Ort(e.to_string()))?;
-        let out = self.session.run(ort::inputs!["image" => x]).map_err(|e| Error::Ort(e.to_string()))?;
-        let (s, data) = out["logits"].try_extract_tensor::<f32>().map_err(|e| Error::Ort(e.to_string()))?;
+        let x = ort::value::Tensor::from_array((shape.map(|d| d as i64).to_vec(), input.to_vec()))
+            .map_err(|e| Error::Ort(e.to_string()))?;
+        let out = self
+            .session
+            .run(ort::inputs!["image" => x])
+            .map_err(|e| Error::Ort(e.to_string()))?;
+        let (s, data) = out["logits"]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| Error::Ort(e.to_string()))?;
         let k = s.last().copied().unwrap_or(1) as usize;
         Ok((data.to_vec(), k))
     }

@@ -71,18 +71,30 @@ impl ModelMeta {
     }
 
     pub fn from_props(props: &BTreeMap<String, String>) -> Result<Self> {
-        let get = |k: &str| props.get(k).ok_or_else(|| Error::Model(format!("metadata key {k:?} missing: not exported by betadarts")));
+        let get = |k: &str| {
+            props.get(k).ok_or_else(|| {
+                Error::Model(format!(
+                    "metadata key {k:?} missing: not exported by betadarts"
+                ))
+            })
+        };
         let parse_json = |k: &str| -> Result<serde_json::Value> {
             serde_json::from_str(get(k)?).map_err(|e| Error::Model(format!("metadata {k:?}: {e}")))
         };
         let floats = |k: &str| -> Result<Vec<f32>> {
-            serde_json::from_value(parse_json(k)?).map_err(|e| Error::Model(format!("metadata {k:?}: {e}")))
+            serde_json::from_value(parse_json(k)?)
+                .map_err(|e| Error::Model(format!("metadata {k:?}: {e}")))
         };
-        let num = |k: &str| -> Result<usize> { get(k)?.parse().map_err(|_| Error::Model(format!("metadata {k:?} is not a number"))) };
+        let num = |k: &str| -> Result<usize> {
+            get(k)?
+                .parse()
+                .map_err(|_| Error::Model(format!("metadata {k:?} is not a number")))
+        };
         Ok(ModelMeta {
             network: get("network")?.clone(),
             dataset: get("dataset")?.clone(),
-            class_names: serde_json::from_value(parse_json("class_names")?).map_err(|e| Error::Model(format!("class_names: {e}")))?,
+            class_names: serde_json::from_value(parse_json("class_names")?)
+                .map_err(|e| Error::Model(format!("class_names: {e}")))?,
             input_size: num("input_size")?,
             input_channels: num("input_channels")?,
             mean: floats("mean")?,
@@ -97,8 +109,13 @@ impl ModelMeta {
 
     /// Reads the metadata of an ONNX model held in memory.
     pub fn from_onnx(bytes: &[u8]) -> Result<Self> {
-        let proto = ModelProto::decode(bytes).map_err(|e| Error::Model(format!("not an ONNX model (protobuf: {e})")))?;
-        let props: BTreeMap<String, String> = proto.metadata_props.into_iter().map(|p| (p.key, p.value)).collect();
+        let proto = ModelProto::decode(bytes)
+            .map_err(|e| Error::Model(format!("not an ONNX model (protobuf: {e})")))?;
+        let props: BTreeMap<String, String> = proto
+            .metadata_props
+            .into_iter()
+            .map(|p| (p.key, p.value))
+            .collect();
         ModelMeta::from_props(&props)
     }
 }

@@ -10,7 +10,8 @@ use crate::{Error, ModelMeta, Result};
 
 /// Decodes image bytes; a clear error for undecodable data.
 pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
-    image::load_from_memory(bytes).map_err(|e| Error::Input(format!("not a decodable PNG/JPEG image: {e}")))
+    image::load_from_memory(bytes)
+        .map_err(|e| Error::Input(format!("not a decodable PNG/JPEG image: {e}")))
 }
 
 /// `[C, S, S]` normalised values for the model described by `meta`.
@@ -22,7 +23,11 @@ pub fn to_input(img: &DynamicImage, meta: &ModelMeta) -> Vec<f32> {
         img.resize_exact(s, s, FilterType::Triangle)
     } else {
         let r = (s * 256 / 224) as f64 / w.min(h) as f64;
-        let resized = img.resize_exact((w as f64 * r).round() as u32, (h as f64 * r).round() as u32, FilterType::Triangle);
+        let resized = img.resize_exact(
+            (w as f64 * r).round() as u32,
+            (h as f64 * r).round() as u32,
+            FilterType::Triangle,
+        );
         let (rw, rh) = resized.dimensions();
         resized.crop_imm((rw - s) / 2, (rh - s) / 2, s, s)
     };
@@ -30,11 +35,17 @@ pub fn to_input(img: &DynamicImage, meta: &ModelMeta) -> Vec<f32> {
     let mut out = Vec::with_capacity(c * (s * s) as usize);
     if c == 1 {
         let g = img.to_luma8();
-        out.extend(g.pixels().map(|p| (p[0] as f32 / 255.0 - meta.mean[0]) / meta.std[0]));
+        out.extend(
+            g.pixels()
+                .map(|p| (p[0] as f32 / 255.0 - meta.mean[0]) / meta.std[0]),
+        );
     } else {
         let rgb = img.to_rgb8();
         for ch in 0..3 {
-            out.extend(rgb.pixels().map(|p| (p[ch] as f32 / 255.0 - meta.mean[ch]) / meta.std[ch]));
+            out.extend(
+                rgb.pixels()
+                    .map(|p| (p[ch] as f32 / 255.0 - meta.mean[ch]) / meta.std[ch]),
+            );
         }
     }
     let _ = imageops::FilterType::Nearest;

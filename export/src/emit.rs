@@ -2,27 +2,44 @@
 //! `onnx/src/ops`). Eval mode: BN uses its running statistics; with `fold` it is folded into
 //! the convolution before it (w·s, (b − μ)·s + β with s = γ/√(σ² + ε)).
 
-use burn::nn::conv::Conv2d;
-use burn::nn::{Linear, PaddingConfig2d};
-use burn::tensor::Tensor;
-use betadarts_search::darts::{DartsOp, DilConv, FactorizedReduce, Op, Preprocess, SepConv};
 use betadarts_search::darts::ops::OpBody;
+use betadarts_search::darts::{DartsOp, DilConv, FactorizedReduce, Op, Preprocess, SepConv};
 use betadarts_search::nb201::{self, Cell as Nb201Cell, Nb201Network, Nb201Op, ResBlock};
 use betadarts_search::nn::{BatchNorm2d, ReluConvBn};
 use betadarts_search::retrain::{EvalCell, EvalNetwork, Stem, TrainNet};
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, PaddingConfig2d};
+use burn::tensor::Tensor;
 
 use crate::graph::{GraphBuilder, float, int, ints};
 
 fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default()
 }
 
 /// (γ, β, μ, σ², ε) of a BN in eval mode.
 fn bn_params(bn: &BatchNorm2d) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, f32) {
     let c = bn.channels;
-    let gamma = bn.gamma.as_ref().map(|p| host(p.val())).unwrap_or_else(|| vec![1.0; c]);
-    let beta = bn.beta.as_ref().map(|p| host(p.val())).unwrap_or_else(|| vec![0.0; c]);
-    (gamma, beta, host(bn.running_mean.value()), host(bn.running_var.value()), bn.epsilon as f32)
+    let gamma = bn
+        .gamma
+        .as_ref()
+        .map(|p| host(p.val()))
+        .unwrap_or_else(|| vec![1.0; c]);
+    let beta = bn
+        .beta
+        .as_ref()
+        .map(|p| host(p.val()))
+        .unwrap_or_else(|| vec![0.0; c]);
+    (
+        gamma,
+        beta,
+        host(bn.running_mean.value()),
+        host(bn.running_var.value()),
+        bn.epsilon as f32,
+    )
 }
 
 pub struct Emitter {
@@ -32,7 +49,10 @@ pub struct Emitter {
 
 impl Emitter {
     pub fn new(fold: bool) -> Self {
-        Self { g: GraphBuilder::default(), fold }
+        Self {
+            g: GraphBuilder::default(),
+            fold,
+        }
     }
 
     pub fn relu(&mut self, x: &str) -> String {
@@ -53,12 +73,19 @@ impl Emitter {
             self.g.init_f32("bn_mean", &[c], mu),
             self.g.init_f32("bn_var", &[c], var),
         ];
-        self.g.node("BatchNormalization", ins, vec![float("epsilon", eps)])
+        self.g
+            .node("BatchNormalization", ins, vec![float("epsilon", eps)])
     }
 
     /// Conv, followed by `bn` (folded into it when folding is on). `bn_offset` selects the BN
     /// channels this conv feeds (FactorizedReduce's halves).
-    pub fn conv(&mut self, x: &str, conv: &Conv2d, bn: Option<&BatchNorm2d>, bn_offset: usize) -> String {
+    pub fn conv(
+        &mut self,
+        x: &str,
+        conv: &Conv2d,
+        bn: Option<&BatchNorm2d>,
+        bn_offset: usize,
+    ) -> String {
         let [co, ci, kh, kw] = conv.weight.dims();
         let mut w = host(conv.weight.val());
         let mut b: Option<Vec<f32>> = conv.bias.as_ref().map(|p| host(p.val()));
@@ -83,7 +110,10 @@ impl Emitter {
             PaddingConfig2d::Explicit(t, l, bo, r) => [t, l, bo, r].map(|p| p as i64),
             _ => [0; 4],
         };
-        let mut ins = vec![x.to_string(), self.g.init_f32("conv_w", &[co, ci, kh, kw], w)];
+        let mut ins = vec![
+            x.to_string(),
+            self.g.init_f32("conv_w", &[co, ci, kh, kw], w),
+        ];
         if let Some(b) = b {
             ins.push(self.g.init_f32("conv_b", &[co], b));
         }
@@ -137,7 +167,15 @@ impl Emitter {
 
     fn max_pool(&mut self, x: &str, stride: usize) -> String {
         let s = stride as i64;
-        self.g.node("MaxPool", vec![x.into()], vec![ints("kernel_shape", &[3, 3]), ints("strides", &[s, s]), ints("pads", &[1, 1, 1, 1])])
+        self.g.node(
+            "MaxPool",
+            vec![x.into()],
+            vec![
+                ints("kernel_shape", &[3, 3]),
+                ints("strides", &[s, s]),
+                ints("pads", &[1, 1, 1, 1]),
+            ],
+        )
     }
 
     pub fn avg_pool(&mut self, x: &str, k: usize, stride: usize, pad: usize) -> String {
@@ -145,7 +183,12 @@ impl Emitter {
         self.g.node(
             "AveragePool",
             vec![x.into()],
-            vec![ints("kernel_shape", &[k, k]), ints("strides", &[s, s]), ints("pads", &[p, p, p, p]), int("count_include_pad", 0)],
+            vec![
+                ints("kernel_shape", &[k, k]),
+                ints("strides", &[s, s]),
+                ints("pads", &[p, p, p, p]),
+                int("count_include_pad", 0),
+            ],
         )
     }
 
@@ -179,7 +222,10 @@ impl Emitter {
     }
 
     pub fn eval_cell(&mut self, s0: &str, s1: &str, cell: &EvalCell) -> String {
-        let mut states = vec![self.preprocess(s0, &cell.preprocess0), self.relu_conv_bn(s1, &cell.preprocess1)];
+        let mut states = vec![
+            self.preprocess(s0, &cell.preprocess0),
+            self.relu_conv_bn(s1, &cell.preprocess1),
+        ];
         for (ops, inputs) in cell.ops.chunks(2).zip(cell.inputs.chunks(2)) {
             let mut node: Option<String> = None;
             for (op, &i) in ops.iter().zip(inputs) {
@@ -205,7 +251,11 @@ impl Emitter {
     }
 
     fn stem(&mut self, x: &str, s: &Stem) -> String {
-        let x = if s.relu_first { self.relu(x) } else { x.to_string() };
+        let x = if s.relu_first {
+            self.relu(x)
+        } else {
+            x.to_string()
+        };
         let y = self.conv(&x, &s.conv_a, Some(&s.bn_a), 0);
         match (&s.conv_b, &s.bn_b) {
             (Some(c), Some(bn)) => {
@@ -220,7 +270,9 @@ impl Emitter {
         let pooled = self.g.node("GlobalAveragePool", vec![x.into()], vec![]);
         let flat = self.g.node("Flatten", vec![pooled], vec![int("axis", 1)]);
         let [d_in, d_out] = linear.weight.dims();
-        let w = self.g.init_f32("fc_w", &[d_in, d_out], host(linear.weight.val()));
+        let w = self
+            .g
+            .init_f32("fc_w", &[d_in, d_out], host(linear.weight.val()));
         let mut ins = vec![flat, w];
         if let Some(b) = &linear.bias {
             ins.push(self.g.init_f32("fc_b", &[d_out], host(b.val())));
@@ -253,7 +305,9 @@ impl Emitter {
             nb201::Op::None => None,
             nb201::Op::Skip => Some(x.to_string()),
             nb201::Op::AvgPool3x3 => Some(self.avg_pool(x, 3, 1, 1)),
-            nb201::Op::Conv1x1 | nb201::Op::Conv3x3 => op.conv.as_ref().map(|c| self.relu_conv_bn(x, c)),
+            nb201::Op::Conv1x1 | nb201::Op::Conv3x3 => {
+                op.conv.as_ref().map(|c| self.relu_conv_bn(x, c))
+            }
         }
     }
 
@@ -284,7 +338,11 @@ impl Emitter {
     fn res_block(&mut self, x: &str, b: &ResBlock) -> String {
         let a = self.relu_conv_bn(x, &b.conv_a);
         let a = self.relu_conv_bn(&a, &b.conv_b);
-        let p = self.g.node("AveragePool", vec![x.into()], vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])]);
+        let p = self.g.node(
+            "AveragePool",
+            vec![x.into()],
+            vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+        );
         let s = self.conv(&p, &b.shortcut, None, 0);
         self.add(&s, &a)
     }

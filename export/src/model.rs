@@ -6,7 +6,10 @@ use betadarts_search::retrain::TrainNet;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
 use tract_onnx::pb::type_proto::{Tensor as TensorType, Value};
-use tract_onnx::pb::{GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto, TensorShapeProto, TypeProto, ValueInfoProto};
+use tract_onnx::pb::{
+    GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto, TensorShapeProto,
+    TypeProto, ValueInfoProto,
+};
 
 use crate::emit::Emitter;
 use crate::{IR_VERSION, OPSET};
@@ -31,7 +34,10 @@ fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
     ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
-            value: Some(Value::TensorType(TensorType { elem_type: DataType::Float as i32, shape: Some(TensorShapeProto { dim }) })),
+            value: Some(Value::TensorType(TensorType {
+                elem_type: DataType::Float as i32,
+                shape: Some(TensorShapeProto { dim }),
+            })),
             ..Default::default()
         }),
         ..Default::default()
@@ -43,7 +49,12 @@ pub fn export_network(net: &TrainNet, meta: &ModelMeta, opts: ExportOptions) -> 
     let mut e = Emitter::new(opts.fold);
     let out = e.network("image", net);
     // Name the final output `logits` (rename rather than add an Identity node).
-    if let Some(last) = e.g.nodes.iter_mut().rev().find(|n| n.output.first() == Some(&out)) {
+    if let Some(last) =
+        e.g.nodes
+            .iter_mut()
+            .rev()
+            .find(|n| n.output.first() == Some(&out))
+    {
         last.output[0] = "logits".into();
     }
     let c = meta.input_channels;
@@ -58,12 +69,23 @@ pub fn export_network(net: &TrainNet, meta: &ModelMeta, opts: ExportOptions) -> 
     };
     ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
         producer_name: "betadarts".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
         graph: Some(graph),
-        metadata_props: meta.to_props().into_iter().map(|(key, value)| StringStringEntryProto { key, value }).collect(),
-        doc_string: format!("{} network exported by betadarts {}", meta.network, env!("CARGO_PKG_VERSION")),
+        metadata_props: meta
+            .to_props()
+            .into_iter()
+            .map(|(key, value)| StringStringEntryProto { key, value })
+            .collect(),
+        doc_string: format!(
+            "{} network exported by betadarts {}",
+            meta.network,
+            env!("CARGO_PKG_VERSION")
+        ),
         ..Default::default()
     }
 }

@@ -45,15 +45,26 @@ pub fn burn_logits(net: &TrainNet, input: &[f32], shape: [usize; 4]) -> Vec<f32>
     let net = net.clone().fork(&device).valid();
     let x = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &device);
     let (y, _) = net.forward(x, 0.0, false);
-    y.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+    y.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default()
 }
 
 fn argmax_rows(v: &[f32], k: usize) -> Vec<usize> {
-    v.chunks(k).map(|r| (0..k).fold(0, |b, i| if r[i] > r[b] { i } else { b })).collect()
+    v.chunks(k)
+        .map(|r| (0..k).fold(0, |b, i| if r[i] > r[b] { i } else { b }))
+        .collect()
 }
 
 /// Compares burn with every available engine on `input`.
-pub fn check_parity(net: &TrainNet, onnx: &[u8], input: &[f32], shape: [usize; 4], folded: bool) -> Result<ParityReport> {
+pub fn check_parity(
+    net: &TrainNet,
+    onnx: &[u8],
+    input: &[f32],
+    shape: [usize; 4],
+    folded: bool,
+) -> Result<ParityReport> {
     let reference = burn_logits(net, input, shape);
     let k = reference.len() / shape[0].max(1);
     let max_abs = reference.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64));
@@ -72,11 +83,34 @@ pub fn check_parity(net: &TrainNet, onnx: &[u8], input: &[f32], shape: [usize; 4
         };
         let (got, gk) = engine.run(input, shape)?;
         if gk != k || got.len() != reference.len() {
-            return Err(Error::Parity(format!("{kind}: output has {} values of {gk} classes, burn {} of {k}", got.len(), reference.len())));
+            return Err(Error::Parity(format!(
+                "{kind}: output has {} values of {gk} classes, burn {} of {k}",
+                got.len(),
+                reference.len()
+            )));
         }
-        let diff = got.iter().zip(&reference).fold(0.0f64, |m, (a, b)| m.max((a - b).abs() as f64));
-        let agree = argmax_rows(&got, k).iter().zip(&want).filter(|(a, b)| a == b).count() as f64 / want.len().max(1) as f64;
-        engines.push(EngineParity { engine: kind.to_string(), max_abs_diff: diff, top1_agreement: agree, tolerance: tol, ok: diff <= tol });
+        let diff = got
+            .iter()
+            .zip(&reference)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs() as f64));
+        let agree = argmax_rows(&got, k)
+            .iter()
+            .zip(&want)
+            .filter(|(a, b)| a == b)
+            .count() as f64
+            / want.len().max(1) as f64;
+        engines.push(EngineParity {
+            engine: kind.to_string(),
+            max_abs_diff: diff,
+            top1_agreement: agree,
+            tolerance: tol,
+            ok: diff <= tol,
+        });
     }
-    Ok(ParityReport { images: shape[0], max_abs_logit: max_abs, engines, skipped })
+    Ok(ParityReport {
+        images: shape[0],
+        max_abs_logit: max_abs,
+        engines,
+        skipped,
+    })
 }

@@ -13,7 +13,9 @@ use prost::Message;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
 use tract_onnx::pb::type_proto::{Tensor as TT, Value};
-use tract_onnx::pb::{GraphProto, ModelProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto};
+use tract_onnx::pb::{
+    GraphProto, ModelProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
+};
 
 /// Gives every BN random statistics and affine parameters, so that eval mode and folding are
 /// exercised for real (fresh BNs are the identity).
@@ -46,7 +48,10 @@ impl ModuleMapper for RandomBn {
 }
 
 fn randomized(net: TrainNet) -> TrainNet {
-    net.map(&mut RandomBn { path: Vec::new(), seed: 100 })
+    net.map(&mut RandomBn {
+        path: Vec::new(),
+        seed: 100,
+    })
 }
 
 fn v2() -> Genotype {
@@ -73,7 +78,10 @@ fn meta(network: &str, channels: usize, size: usize, classes: usize) -> ModelMet
 fn random_input(shape: [usize; 4], seed: u64) -> Vec<f32> {
     let d = Device::flex();
     d.seed(seed);
-    Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &d).into_data().try_to_vec::<f32>().unwrap()
+    Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &d)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
 }
 
 fn network(cfg: &TrainConfig, in_c: usize, classes: usize) -> TrainNet {
@@ -92,7 +100,10 @@ fn assert_parity(net: &TrainNet, m: &ModelMeta, batch: usize) {
         assert!(r.engines.iter().all(|e| e.top1_agreement == 1.0), "{r:?}");
         assert!(r.engines.iter().any(|e| e.engine == "tract"));
         if std::env::var("ORT_DYLIB_PATH").is_ok() {
-            assert!(r.engines.iter().any(|e| e.engine == "ort"), "ORT_DYLIB_PATH is set but ort did not run: {r:?}");
+            assert!(
+                r.engines.iter().any(|e| e.engine == "ort"),
+                "ORT_DYLIB_PATH is set but ort did not run: {r:?}"
+            );
         }
         // The metadata round-trips.
         assert_eq!(&ModelMeta::from_onnx(&bytes).unwrap(), m);
@@ -110,7 +121,10 @@ fn darts_v2_cifar_network_matches_burn() {
 fn nb201_network_matches_burn() {
     let mut cfg = TrainConfig::recipe(TrainNetwork::Nb201);
     // Every NB201 op, `none` included.
-    cfg.arch = Some("|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|".into());
+    cfg.arch = Some(
+        "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+            .into(),
+    );
     cfg.channels = 8;
     cfg.layers = 2;
     assert_parity(&network(&cfg, 3, 10), &meta("nb201", 3, 16, 10), 2);
@@ -119,7 +133,8 @@ fn nb201_network_matches_burn() {
 #[test]
 fn small_imagenet_network_matches_burn() {
     let mut cfg = TrainConfig::recipe(TrainNetwork::Imagenet);
-    cfg.genotype = Some(Genotype::parse(include_str!("../../models/genotypes/PDARTS.json")).unwrap());
+    cfg.genotype =
+        Some(Genotype::parse(include_str!("../../models/genotypes/PDARTS.json")).unwrap());
     cfg.channels = 8;
     cfg.layers = 5;
     cfg.auxiliary = false;
@@ -137,12 +152,17 @@ fn batch_sizes_one_and_seven_give_the_same_per_image_outputs() {
     let bytes = export_network(&net, &m, ExportOptions { fold: true }).encode_to_vec();
     let x7 = random_input([7, 3, 16, 16], 9);
     for kind in [EngineKind::Tract, EngineKind::Ort] {
-        let Ok(mut engine) = load_engine(kind, &bytes, None) else { continue };
+        let Ok(mut engine) = load_engine(kind, &bytes, None) else {
+            continue;
+        };
         let (all, k) = engine.run(&x7, [7, 3, 16, 16]).unwrap();
         for i in 0..7 {
             let one = &x7[i * 768..(i + 1) * 768];
             let (y, _) = engine.run(one, [1, 3, 16, 16]).unwrap();
-            let diff = y.iter().zip(&all[i * k..(i + 1) * k]).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            let diff = y
+                .iter()
+                .zip(&all[i * k..(i + 1) * k])
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
             assert!(diff < 1e-4, "{kind} image {i}: {diff}");
         }
     }
@@ -152,13 +172,25 @@ fn batch_sizes_one_and_seven_give_the_same_per_image_outputs() {
 fn single_op_model(op: &DartsOp, c: usize, size: usize, fold: bool) -> Vec<u8> {
     let mut e = Emitter::new(fold);
     let out = e.darts_op("x", op).unwrap();
-    let out = if out == "x" { e.g.node("Identity", vec!["x".into()], vec![]) } else { out };
+    let out = if out == "x" {
+        e.g.node("Identity", vec!["x".into()], vec![])
+    } else {
+        out
+    };
     let vi = |name: &str, dims: Vec<i64>| ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
             value: Some(Value::TensorType(TT {
                 elem_type: DataType::Float as i32,
-                shape: Some(TensorShapeProto { dim: dims.into_iter().map(|d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect() }),
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .into_iter()
+                        .map(|d| Dimension {
+                            value: Some(dimension::Value::DimValue(d)),
+                            ..Default::default()
+                        })
+                        .collect(),
+                }),
             })),
             ..Default::default()
         }),
@@ -166,7 +198,10 @@ fn single_op_model(op: &DartsOp, c: usize, size: usize, fold: bool) -> Vec<u8> {
     };
     let model = ModelProto {
         ir_version: betadarts_export::IR_VERSION,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: betadarts_export::OPSET }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: betadarts_export::OPSET,
+        }],
         graph: Some(GraphProto {
             node: e.g.nodes,
             initializer: e.g.initializers,
@@ -190,20 +225,36 @@ fn every_op_alone_matches_burn_at_both_strides() {
                     device.seed(11);
                     // Eval-mode op (affine BN, no BN after pools), with random BN statistics.
                     let m = DartsOp::new(op, c, stride, true, false, &device);
-                    let m = m.map(&mut RandomBn { path: Vec::new(), seed: 5 }).valid();
+                    let m = m
+                        .map(&mut RandomBn {
+                            path: Vec::new(),
+                            seed: 5,
+                        })
+                        .valid();
                     let x = random_input([2, c, size, size], 1);
                     let want = m
-                        .forward(Tensor::from_data(TensorData::new(x.clone(), [2, c, size, size]), &device))
+                        .forward(Tensor::from_data(
+                            TensorData::new(x.clone(), [2, c, size, size]),
+                            &device,
+                        ))
                         .unwrap()
                         .into_data()
                         .try_to_vec::<f32>()
                         .unwrap();
                     let bytes = single_op_model(&m, c, size, fold);
                     let mut tract = betadarts_deploy::TractEngine::new(&bytes).unwrap();
-                    let (got, _) = betadarts_deploy::Engine::run(&mut tract, &x, [2, c, size, size]).unwrap();
+                    let (got, _) =
+                        betadarts_deploy::Engine::run(&mut tract, &x, [2, c, size, size]).unwrap();
                     assert_eq!(got.len(), want.len(), "{} s{stride} {size}px", op.name());
-                    let diff = got.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-                    assert!(diff < 1e-4, "{} stride {stride} {size}px fold={fold}: max diff {diff}", op.name());
+                    let diff = got
+                        .iter()
+                        .zip(&want)
+                        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+                    assert!(
+                        diff < 1e-4,
+                        "{} stride {stride} {size}px fold={fold}: max diff {diff}",
+                        op.name()
+                    );
                 }
             }
         }

@@ -32,12 +32,15 @@ pub fn parse_device(spec: &str) -> Result<Device> {
     }
 }
 
+// burn marks burn-tch deprecated in favour of CubeCL backends; it is still the libtorch path.
 #[cfg(feature = "tch")]
+#[allow(deprecated)]
 fn libtorch_cpu() -> Result<Device> {
     Ok(Device::libtorch())
 }
 
 #[cfg(feature = "tch")]
+#[allow(deprecated)]
 fn libtorch_cuda(index: usize) -> Result<Device> {
     Ok(Device::libtorch_cuda(index))
 }

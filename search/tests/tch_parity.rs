@@ -46,6 +46,7 @@ fn libtorch_matches_flex() {
     let y = TensorData::from([1i64, 3, 5, 7]);
     let (l1, g1) = forward_backward(&net, &arch, &x, &y, &flex);
 
+    #[allow(deprecated)]
     let tch = Device::libtorch().autodiff();
     let net_t = Supernet::new(Space::nb201(), shape, &tch).load_record(net.clone().into_record());
     let arch_t = ArchParams::new(&Space::nb201().alpha_shapes(), &tch)

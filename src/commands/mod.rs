@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod bench;
+mod export;
 mod genotype;
 mod search;
 mod train;
@@ -31,5 +32,6 @@ pub fn run(cli: Cli) -> Result<()> {
             } => genotype::info(&file, &network, classes, channels, layers, image_size, json),
         },
         Command::Train(args) => train::train(args, quiet),
+        Command::Export(args) => export::export(args),
     }
 }

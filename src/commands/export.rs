@@ -1,0 +1,167 @@
+//! `betadarts export`: a checkpoint (or an untrained network) → ONNX, with metadata and an
+//! optional parity check against burn in tract and ONNX Runtime.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use betadarts_deploy::{ModelMeta, preprocess};
+use betadarts_export::{ExportOptions, ParityReport, check_parity, export_network};
+use betadarts_search::darts::Genotype;
+use betadarts_search::nn::count_madds;
+use betadarts_search::retrain::{TrainConfig, TrainNet, TrainNetwork, load_trained};
+use burn::tensor::{Device, Distribution, Tensor};
+use prost::Message;
+
+use crate::cli::ExportArgs;
+
+fn madds_of(net: &TrainNet, c: usize, s: usize) -> u64 {
+    let device = Device::flex();
+    count_madds(|| {
+        let _ = net.forward(Tensor::zeros([1, c, s, s], &device), 0.0, false);
+    })
+}
+
+/// The network and its metadata, from a checkpoint or built untrained.
+fn source(a: &ExportArgs) -> Result<(TrainNet, ModelMeta)> {
+    let device = Device::flex();
+    if a.random_init {
+        let network: TrainNetwork = match (&a.network, &a.arch) {
+            (Some(n), _) => n.parse()?,
+            (None, Some(_)) => TrainNetwork::Nb201,
+            (None, None) => TrainNetwork::Cifar,
+        };
+        let mut cfg = TrainConfig::recipe(network);
+        if let Some(p) = &a.genotype {
+            cfg.genotype = Some(Genotype::load(p)?);
+        }
+        cfg.arch = a.arch.clone();
+        cfg.channels = a.channels.unwrap_or(cfg.channels);
+        cfg.layers = a.layers.unwrap_or(cfg.layers);
+        cfg.auxiliary = false;
+        cfg.validate()?;
+        let size = a
+            .image_size
+            .unwrap_or(if network == TrainNetwork::Imagenet {
+                224
+            } else {
+                32
+            });
+        let net = TrainNet::new(&cfg, 3, a.classes, &device)?;
+        let madds = madds_of(&net, 3, size);
+        let meta = ModelMeta {
+            network: format!("{network:?}").to_lowercase(),
+            dataset: "untrained".into(),
+            class_names: (0..a.classes).map(|i| format!("class_{i}")).collect(),
+            input_size: size,
+            input_channels: 3,
+            mean: vec![0.5; 3],
+            std: vec![0.25; 3],
+            genotype: cfg.genotype.as_ref().map(Genotype::to_json),
+            arch: cfg.arch.clone(),
+            accuracy: None,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            madds: Some(madds),
+        };
+        return Ok((net, meta));
+    }
+    let path = a.checkpoint.as_deref().unwrap_or(Path::new("."));
+    let loaded =
+        load_trained(path, &device).with_context(|| format!("loading {}", path.display()))?;
+    let h = loaded.header;
+    let net = loaded.net.without_aux();
+    let madds = madds_of(&net, h.in_channels, h.image_size);
+    let meta = ModelMeta {
+        network: format!("{:?}", h.config.network).to_lowercase(),
+        dataset: h.config.dataset.to_string(),
+        class_names: h.class_names.clone(),
+        input_size: h.image_size,
+        input_channels: h.in_channels,
+        mean: h.mean.clone(),
+        std: h.std.clone(),
+        genotype: h.config.genotype.as_ref().map(Genotype::to_json),
+        arch: h.config.arch.clone(),
+        accuracy: Some(serde_json::json!({"best_test_acc": h.best_acc, "test_acc": h.test_acc, "epochs": h.epochs_done}).to_string()),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        madds: Some(madds),
+    };
+    Ok((net, meta))
+}
+
+fn print_report(what: &str, r: &ParityReport) {
+    for e in &r.engines {
+        println!(
+            "  {what}: {:<5} max |Δlogit| {:.3e} (tolerance {:.1e}), top-1 agreement {:.0}% over {} images {}",
+            e.engine,
+            e.max_abs_diff,
+            e.tolerance,
+            100.0 * e.top1_agreement,
+            r.images,
+            if e.ok { "ok" } else { "FAILED" }
+        );
+    }
+    for (engine, why) in &r.skipped {
+        println!("  {what}: {engine} skipped: {why}");
+    }
+}
+
+pub fn export(a: ExportArgs) -> Result<()> {
+    let (net, meta) = source(&a)?;
+    let fold = !a.no_fold;
+    let bytes = export_network(&net, &meta, ExportOptions { fold }).encode_to_vec();
+    betadarts_search::bilevel::write_atomic(&a.output, &bytes)?;
+    println!(
+        "{}: {} network, {} classes, input [N, {}, {s}, {s}], {} bytes{}",
+        a.output.display(),
+        meta.network,
+        meta.class_names.len(),
+        meta.input_channels,
+        bytes.len(),
+        if fold { ", BN folded" } else { "" },
+        s = meta.input_size
+    );
+    if !a.check {
+        return Ok(());
+    }
+    let (c, s) = (meta.input_channels, meta.input_size);
+    let device = Device::flex();
+    device.seed(0);
+    let random: Vec<f32> =
+        Tensor::<4>::random([4, c, s, s], Distribution::Normal(0.0, 1.0), &device)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+    let mut ok = true;
+    let r = check_parity(&net, &bytes, &random, [4, c, s, s], fold)?;
+    print_report("random", &r);
+    ok &= r.ok();
+    if let Some(dir) = &a.samples {
+        let mut input = Vec::new();
+        let mut n = 0;
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for f in files.iter().filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "png" || e == "jpg" || e == "jpeg")
+        }) {
+            let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            let img = preprocess::decode(&bytes).with_context(|| f.display().to_string())?;
+            input.extend(preprocess::to_input(&img, &meta));
+            n += 1;
+        }
+        if n == 0 {
+            bail!("{}: no PNG/JPEG images", dir.display());
+        }
+        let r = check_parity(&net, &bytes, &input, [n, c, s, s], fold)?;
+        print_report("samples", &r);
+        ok &= r.ok();
+    }
+    if !ok {
+        bail!(
+            "parity check failed: the exported model differs from the burn network beyond tolerance"
+        );
+    }
+    Ok(())
+}
