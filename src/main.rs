@@ -18,17 +18,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            let user_error = err.chain().any(|e| {
-                matches!(
-                    e.downcast_ref::<betadarts_search::Error>(),
-                    Some(
-                        betadarts_search::Error::Invalid(_)
-                            | betadarts_search::Error::MissingData(_)
-                            | betadarts_search::Error::Backend(_)
-                            | betadarts_search::Error::Format { .. }
-                    )
-                )
-            });
+            let user_error = err.chain().any(is_user_error);
             ExitCode::from(if user_error { 2 } else { 1 })
         }
     }
@@ -50,4 +40,17 @@ fn init_logging(verbose: bool, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// Bad input (flags, arch strings, genotypes, data files) exits with 2; other failures with 1.
+fn is_user_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    use betadarts_search::Error as S;
+    let data_user = |d: &betadarts_data::Error| !matches!(d, betadarts_data::Error::Io { .. });
+    match e.downcast_ref::<S>() {
+        Some(S::Invalid(_) | S::MissingData(_) | S::Backend(_) | S::Format { .. }) => true,
+        Some(S::Data(d)) => data_user(d),
+        _ => e
+            .downcast_ref::<betadarts_data::Error>()
+            .is_some_and(data_user),
+    }
 }

@@ -27,6 +27,8 @@ pub enum Error {
     Checkpoint { path: PathBuf, message: String },
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Data(#[from] betadarts_data::Error),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -18,9 +18,9 @@ pub mod nb201;
 pub mod nn;
 pub mod regularizer;
 pub mod retrain;
-pub mod rng;
 pub mod schedule;
 pub mod space;
 pub mod viz;
 
+pub use betadarts_data::rng;
 pub use error::{Error, Result};

@@ -137,7 +137,11 @@ fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
 }
 
 fn load_data(cfg: &TrainConfig) -> Result<Source> {
-    Source::load(cfg.dataset, cfg.data_dir.as_deref(), cfg.image_size)
+    Ok(Source::load(
+        cfg.dataset,
+        cfg.data_dir.as_deref(),
+        cfg.image_size,
+    )?)
 }
 
 /// Folder loading threads per batch (the producer runs one batch ahead of the model).

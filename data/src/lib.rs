@@ -1,0 +1,356 @@
+//! betadarts' dataset readers, free of any tensor library (the deploy side uses them too).
+//! Datasets as in-memory u8 images: CIFAR-10/100 binary files, MNIST/Fashion-MNIST IDX files
+//! (plain or .gz), and the Fashion-MNIST subset compiled into the binary. Each dataset knows its
+//! class names and normalisation constants (spec §7.2).
+
+mod cifar;
+mod embedded;
+pub mod folder;
+mod idx;
+mod resize;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use cifar::{CIFAR10_RECORD, CIFAR100_RECORD, read_cifar_file};
+pub use idx::{read_idx_images, read_idx_labels};
+pub use resize::resize_area;
+
+mod error;
+pub mod rng;
+
+pub use error::{Error, Result};
+
+/// Images stored planar `[N, C, H, W]` as bytes, with one label per image.
+#[derive(Debug, Clone, Default)]
+pub struct ImageSet {
+    pub images: Vec<u8>,
+    pub labels: Vec<u32>,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ImageSet {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.images[i * n..(i + 1) * n]
+    }
+}
+
+/// A dataset: train and test sets, classes and normalisation.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: DatasetName,
+    pub train: ImageSet,
+    pub test: ImageSet,
+    pub class_names: Vec<String>,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Dataset {
+    pub fn num_classes(&self) -> usize {
+        self.class_names.len()
+    }
+    pub fn channels(&self) -> usize {
+        self.train.channels
+    }
+    pub fn image_size(&self) -> usize {
+        self.train.height
+    }
+
+    /// Resizes both splits to `size`×`size` (area averaging) when it differs.
+    pub fn resized(mut self, size: usize) -> Self {
+        if size != self.train.height || size != self.train.width {
+            self.train = resize_area(&self.train, size);
+            self.test = resize_area(&self.test, size);
+        }
+        self
+    }
+}
+
+/// The datasets `--dataset` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetName {
+    /// The built-in 1,000/200-image Fashion-MNIST subset.
+    #[default]
+    FashionMnistMini,
+    FashionMnist,
+    Mnist,
+    Cifar10,
+    Cifar100,
+    /// An ImageNet-style folder: `DIR/train/<class>/*`, `DIR/val/<class>/*` (training only).
+    Imagefolder,
+}
+
+impl DatasetName {
+    pub const ALL: [DatasetName; 6] = [
+        DatasetName::FashionMnistMini,
+        DatasetName::FashionMnist,
+        DatasetName::Mnist,
+        DatasetName::Cifar10,
+        DatasetName::Cifar100,
+        DatasetName::Imagefolder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetName::FashionMnistMini => "fashion-mnist-mini",
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Mnist => "mnist",
+            DatasetName::Cifar10 => "cifar10",
+            DatasetName::Cifar100 => "cifar100",
+            DatasetName::Imagefolder => "imagefolder",
+        }
+    }
+
+    /// Per-channel mean and std in [0, 1] units. CIFAR: the DARTS / β-DARTS constants (spec
+    /// §7.2); (Fashion-)MNIST: the customary full-train-set statistics.
+    pub fn normalization(self) -> (Vec<f32>, Vec<f32>) {
+        match self {
+            DatasetName::Cifar10 => (
+                vec![0.491_399_68, 0.482_158_27, 0.446_531_24],
+                vec![0.247_032_33, 0.243_485_05, 0.261_587_68],
+            ),
+            DatasetName::Cifar100 => (vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762]),
+            DatasetName::Mnist => (vec![0.1307], vec![0.3081]),
+            DatasetName::Imagefolder => (
+                folder::IMAGENET_MEAN.to_vec(),
+                folder::IMAGENET_STD.to_vec(),
+            ),
+            DatasetName::FashionMnist | DatasetName::FashionMnistMini => {
+                (vec![0.2860], vec![0.3530])
+            }
+        }
+    }
+
+    /// Where the data is looked for when `--data-dir` is not given.
+    pub fn default_dir(self) -> Option<PathBuf> {
+        match self {
+            // Debian's `dataset-fashion-mnist` package installs the full set here.
+            DatasetName::FashionMnist => Some(PathBuf::from("/usr/share/datasets/fashion-mnist")),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DatasetName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        DatasetName::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = DatasetName::ALL.iter().map(|d| d.as_str()).collect();
+                Error::Invalid(format!(
+                    "unknown dataset {s:?}; choose one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
+/// Loads a dataset by name. `data_dir` is required for the on-disk datasets except
+/// Fashion-MNIST, which falls back to Debian's install location.
+pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
+    let (mean, std) = name.normalization();
+    let dir = data_dir
+        .map(Path::to_path_buf)
+        .or_else(|| name.default_dir());
+    let (train, test, class_names) = match name {
+        DatasetName::FashionMnistMini => {
+            let (train, test) = embedded::fashion_mnist_mini()?;
+            (train, test, names(&FASHION_CLASSES))
+        }
+        DatasetName::FashionMnist | DatasetName::Mnist => {
+            let dir = dir.ok_or_else(|| missing_idx(name, None))?;
+            let (train, test) = idx::load_idx_dir(&dir).map_err(|e| match e {
+                Error::MissingData(_) => missing_idx(name, Some(&dir)),
+                other => other,
+            })?;
+            let classes = if name == DatasetName::Mnist {
+                (0..10).map(|d| d.to_string()).collect()
+            } else {
+                names(&FASHION_CLASSES)
+            };
+            (train, test, classes)
+        }
+        DatasetName::Cifar10 => {
+            let dir = dir.ok_or_else(|| cifar::missing(name, None))?;
+            let (train, test) = cifar::load_cifar10(&dir)?;
+            let classes = cifar::read_names(&dir, "batches.meta.txt")
+                .unwrap_or_else(|| names(&CIFAR10_CLASSES));
+            (train, test, classes)
+        }
+        DatasetName::Imagefolder => {
+            return Err(Error::Invalid(
+                "imagefolder data is streamed from disk: use data::Source::load (training) instead"
+                    .into(),
+            ));
+        }
+        DatasetName::Cifar100 => {
+            let dir = dir.ok_or_else(|| cifar::missing(name, None))?;
+            let (train, test) = cifar::load_cifar100(&dir)?;
+            let classes = cifar::read_names(&dir, "fine_label_names.txt")
+                .unwrap_or_else(|| (0..100).map(|i| format!("class_{i}")).collect());
+            (train, test, classes)
+        }
+    };
+    Ok(Dataset {
+        name,
+        train,
+        test,
+        class_names,
+        mean,
+        std,
+    })
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn missing_idx(name: DatasetName, dir: Option<&Path>) -> Error {
+    let place = match dir {
+        Some(d) => format!("in {}", d.display()),
+        None => "(no --data-dir given)".to_string(),
+    };
+    let hint = match name {
+        DatasetName::FashionMnist => {
+            "`apt-get install dataset-fashion-mnist` installs them in /usr/share/datasets/fashion-mnist"
+        }
+        _ => {
+            "download the four IDX files of the MNIST database and pass their folder with --data-dir"
+        }
+    };
+    Error::MissingData(format!(
+        "{name} files not found {place}: expected train-images-idx3-ubyte, train-labels-idx1-ubyte, \
+         t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each plain or .gz); {hint}"
+    ))
+}
+
+/// Training data: in memory (CIFAR, IDX, built-in) or streamed from an ImageNet-style folder.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Memory(Dataset),
+    Folder {
+        train: folder::FolderSplit,
+        val: folder::FolderSplit,
+        size: usize,
+    },
+}
+
+impl Source {
+    /// `image_size` resizes in-memory sets, and is the crop side of folder images (default 224).
+    pub fn load(
+        name: DatasetName,
+        dir: Option<&Path>,
+        image_size: Option<usize>,
+    ) -> Result<Source> {
+        if name == DatasetName::Imagefolder {
+            let dir = dir.ok_or_else(|| {
+                Error::MissingData(
+                    "imagefolder needs --data-dir DIR with DIR/train/<class>/ and DIR/val/<class>/"
+                        .into(),
+                )
+            })?;
+            let train = folder::FolderSplit::scan(&dir.join("train"), None)?;
+            let val = folder::FolderSplit::scan(&dir.join("val"), Some(&train.classes))?;
+            return Ok(Source::Folder {
+                train,
+                val,
+                size: image_size.unwrap_or(224),
+            });
+        }
+        let ds = load(name, dir)?;
+        Ok(Source::Memory(match image_size {
+            Some(s) => ds.resized(s),
+            None => ds,
+        }))
+    }
+
+    pub fn train_len(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.train.len(),
+            Source::Folder { train, .. } => train.samples.len(),
+        }
+    }
+    pub fn test_len(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.test.len(),
+            Source::Folder { val, .. } => val.samples.len(),
+        }
+    }
+    pub fn channels(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.channels(),
+            Source::Folder { .. } => 3,
+        }
+    }
+    pub fn image_size(&self) -> usize {
+        match self {
+            Source::Memory(d) => d.image_size(),
+            Source::Folder { size, .. } => *size,
+        }
+    }
+    pub fn class_names(&self) -> Vec<String> {
+        match self {
+            Source::Memory(d) => d.class_names.clone(),
+            Source::Folder { train, .. } => train.classes.clone(),
+        }
+    }
+    pub fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
+        match self {
+            Source::Memory(d) => (d.mean.clone(), d.std.clone()),
+            Source::Folder { .. } => (
+                folder::IMAGENET_MEAN.to_vec(),
+                folder::IMAGENET_STD.to_vec(),
+            ),
+        }
+    }
+}
