@@ -38,6 +38,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Export a trained network (or an untrained one of the right shape) as ONNX.
     Export(ExportArgs),
+    /// Run exported ONNX models: predict, bench, serve over HTTP, evaluate accuracy.
+    Deploy(DeployArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -374,4 +376,79 @@ pub struct ExportArgs {
     /// Input side [default: 32, or 224 for imagenet].
     #[arg(long)]
     pub image_size: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DeployArgs {
+    #[command(subcommand)]
+    pub what: DeployWhat,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum DeployWhat {
+    /// Top-k classes of images (PNG/JPEG), preprocessed with the model's own size and mean/std.
+    Predict {
+        model: PathBuf,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// tract (pure Rust) or ort (ONNX Runtime: ORT_DYLIB_PATH or `pip install onnxruntime`).
+        #[arg(long, default_value = "tract")]
+        engine: String,
+        #[arg(long, default_value_t = 5)]
+        top_k: usize,
+        /// One JSON object per image: {"file", "top": [{"class", "index", "prob"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Latency p50/p90/p99 and throughput for batch sizes 1, 8, 32 and thread counts, per engine.
+    Bench {
+        model: PathBuf,
+        /// tract, ort, or all (every engine that can run here).
+        #[arg(long, default_value = "all")]
+        engine: String,
+        /// Batch sizes.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        batch: Vec<usize>,
+        /// Minimum timed seconds per configuration.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// HTTP server: POST /v1/predict (image body or JSON tensor), GET /v1/model, GET /healthz.
+    Serve {
+        model: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value = "tract")]
+        engine: String,
+        /// Largest request body in bytes (413 above).
+        #[arg(long, default_value_t = 8 << 20)]
+        max_body: usize,
+        /// Seconds before a request is answered 504.
+        #[arg(long, default_value_t = 30.0)]
+        timeout: f64,
+        /// Requests queued for the engine before new ones get 503.
+        #[arg(long, default_value_t = 64)]
+        queue: usize,
+        /// Largest micro-batch (images).
+        #[arg(long, default_value_t = 32)]
+        max_batch: usize,
+    },
+    /// Top-1 / top-5 accuracy on a CIFAR test file, IDX test files, an ImageNet-style folder
+    /// (one sub-folder per class), or a folder with labels.csv (file,label columns).
+    Eval {
+        model: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "tract")]
+        engine: String,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -3,11 +3,15 @@
 //! input size, normalisation), and the image preprocessing both share. No burn dependency: only
 //! the ONNX file and a runtime.
 
+pub mod bench;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod meta;
+pub mod predict;
+pub mod serve;
 pub mod preprocess;
 
-pub use engine::{Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine};
+pub use engine::{Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine, ort_available};
 pub use error::{Error, Result};
 pub use meta::ModelMeta;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod bench;
+mod deploy;
 mod export;
 mod genotype;
 mod search;
@@ -33,5 +34,6 @@ pub fn run(cli: Cli) -> Result<()> {
         },
         Command::Train(args) => train::train(args, quiet),
         Command::Export(args) => export::export(args),
+        Command::Deploy(args) => deploy::deploy(args.what, quiet),
     }
 }

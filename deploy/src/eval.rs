@@ -1,0 +1,184 @@
+//! Accuracy of an exported model on labelled data: a CIFAR test file, IDX test files, an
+//! ImageNet-style validation folder (one sub-folder per class), or a flat folder with a
+//! `labels.csv` (`file` and `label` columns; label = class index or class name). This is how
+//! ImageNet-transfer accuracy of an exported model is validated.
+
+use std::path::{Path, PathBuf};
+
+use betadarts_data::folder::FolderSplit;
+use betadarts_data::{ImageSet, read_cifar_file, read_idx_images, read_idx_labels, resize_area};
+use serde::Serialize;
+
+use crate::preprocess::{decode, to_input, top_k};
+use crate::{Engine, Error, ModelMeta, Result};
+
+/// Labelled examples, in memory (datasets) or as files (folders).
+pub enum EvalData {
+    Memory(ImageSet),
+    Files(Vec<(PathBuf, usize)>),
+}
+
+impl EvalData {
+    pub fn len(&self) -> usize {
+        match self {
+            EvalData::Memory(s) => s.len(),
+            EvalData::Files(f) => f.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn data_err(e: betadarts_data::Error) -> Error {
+    Error::Input(e.to_string())
+}
+
+/// Recognises what `path` holds.
+pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
+    let classes = meta.class_names.len() as u32;
+    if path.is_file() {
+        let record = if classes > 10 { betadarts_data::CIFAR100_RECORD } else { betadarts_data::CIFAR10_RECORD };
+        return read_cifar_file(path, record, classes).map(EvalData::Memory).map_err(data_err);
+    }
+    if !path.is_dir() {
+        return Err(Error::Input(format!("{}: no such file or folder", path.display())));
+    }
+    for stem in ["t10k", "test", "train"] {
+        let find = |kind: &str| ["", ".gz"].iter().map(|x| path.join(format!("{stem}-{kind}-ubyte{x}"))).find(|p| p.is_file());
+        if let (Some(img), Some(lab)) = (find("images-idx3"), find("labels-idx1")) {
+            let mut set = read_idx_images(&img).map_err(data_err)?;
+            set.labels = read_idx_labels(&lab).map_err(data_err)?;
+            return Ok(EvalData::Memory(set));
+        }
+    }
+    for labels in ["labels.csv", "labels.txt"] {
+        if path.join(labels).is_file() {
+            return flat(path, &path.join(labels), meta);
+        }
+    }
+    // One sub-folder per class: match folder names to the model's classes, else sorted order.
+    let split = FolderSplit::scan(path, None).map_err(data_err)?;
+    let by_name = split.classes.iter().all(|c| meta.class_names.contains(c));
+    let files = split
+        .samples
+        .into_iter()
+        .map(|(p, l)| {
+            let name = &split.classes[l as usize];
+            let idx = if by_name { meta.class_names.iter().position(|c| c == name).unwrap_or(l as usize) } else { l as usize };
+            (p, idx)
+        })
+        .collect();
+    Ok(EvalData::Files(files))
+}
+
+fn flat(dir: &Path, labels: &Path, meta: &ModelMeta) -> Result<EvalData> {
+    let text = std::fs::read_to_string(labels).map_err(|e| Error::Io { path: labels.into(), source: e })?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| Error::Input(format!("{}: empty", labels.display())))?;
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let col = |n: &str| cols.iter().position(|c| *c == n).ok_or_else(|| Error::Input(format!("{}: header needs a {n:?} column", labels.display())));
+    let (fc, lc) = (col("file")?, col("label")?);
+    let mut files = Vec::new();
+    for (i, line) in lines {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let bad = || Error::Input(format!("{}: line {}: expected {} columns", labels.display(), i + 1, cols.len()));
+        let (file, label) = (f.get(fc).ok_or_else(bad)?, f.get(lc).ok_or_else(bad)?);
+        let idx = match label.parse::<usize>() {
+            Ok(v) => v,
+            Err(_) => meta.class_names.iter().position(|c| c == label).ok_or_else(|| Error::Input(format!("{}: line {}: unknown class {label:?}", labels.display(), i + 1)))?,
+        };
+        files.push((dir.join(file), idx));
+    }
+    Ok(EvalData::Files(files))
+}
+
+/// Per-class result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassResult {
+    pub class: String,
+    pub count: usize,
+    pub correct: usize,
+    pub accuracy: f64,
+    /// The class this one is most often mistaken for, with the count.
+    pub most_confused_with: Option<(String, usize)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub images: usize,
+    pub top1: f64,
+    pub top5: f64,
+    pub per_class: Vec<ClassResult>,
+}
+
+/// Runs the model over `data` in batches, calling `progress(done, total)`.
+pub fn evaluate(engine: &mut dyn Engine, meta: &ModelMeta, data: &EvalData, batch: usize, mut progress: impl FnMut(usize, usize)) -> Result<EvalReport> {
+    let (c, s) = (meta.input_channels, meta.input_size);
+    let k = meta.class_names.len();
+    let mut confusion = vec![vec![0usize; k]; k];
+    let (mut top1, mut top5, mut done) = (0usize, 0usize, 0usize);
+    let n = data.len();
+    let mem = match data {
+        EvalData::Memory(set) => {
+            if set.channels != c {
+                return Err(Error::Input(format!("data has {} channels, the model takes {c}", set.channels)));
+            }
+            Some(if set.height != s || set.width != s { resize_area(set, s) } else { set.clone() })
+        }
+        EvalData::Files(_) => None,
+    };
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch).min(n);
+        let mut input = Vec::with_capacity((end - start) * c * s * s);
+        let mut labels = Vec::with_capacity(end - start);
+        for i in start..end {
+            match (&mem, data) {
+                (Some(set), _) => {
+                    for (j, &p) in set.image(i).iter().enumerate() {
+                        let ch = j / (s * s);
+                        input.push((p as f32 / 255.0 - meta.mean[ch]) / meta.std[ch]);
+                    }
+                    labels.push(set.labels[i] as usize);
+                }
+                (None, EvalData::Files(files)) => {
+                    let (path, label) = &files[i];
+                    let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+                    let img = decode(&bytes).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
+                    input.extend(to_input(&img, meta));
+                    labels.push(*label);
+                }
+                (None, EvalData::Memory(_)) => unreachable!(),
+            }
+        }
+        let (logits, kk) = engine.run(&input, [end - start, c, s, s])?;
+        for (row, &label) in logits.chunks(kk).zip(&labels) {
+            let best = top_k(row, 5.min(kk));
+            if label < k {
+                confusion[label][best[0].0.min(k - 1)] += 1;
+            }
+            top1 += (best[0].0 == label) as usize;
+            top5 += best.iter().any(|(i, _)| *i == label) as usize;
+        }
+        done = end;
+        progress(done, n);
+        start = end;
+    }
+    let per_class = (0..k)
+        .filter(|&i| confusion[i].iter().sum::<usize>() > 0)
+        .map(|i| {
+            let count: usize = confusion[i].iter().sum();
+            let correct = confusion[i][i];
+            let confused = (0..k).filter(|&j| j != i && confusion[i][j] > 0).max_by_key(|&j| confusion[i][j]);
+            ClassResult {
+                class: meta.class_names[i].clone(),
+                count,
+                correct,
+                accuracy: 100.0 * correct as f64 / count as f64,
+                most_confused_with: confused.map(|j| (meta.class_names[j].clone(), confusion[i][j])),
+            }
+        })
+        .collect();
+    Ok(EvalReport { images: done, top1: 100.0 * top1 as f64 / done.max(1) as f64, top5: 100.0 * top5 as f64 / done.max(1) as f64, per_class })
+}
