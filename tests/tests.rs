@@ -2,6 +2,7 @@
 
 mod common;
 mod darts;
+mod deploy;
 mod export;
 mod search;
 mod train;

@@ -26,7 +26,15 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Times `engine` on a batch of zeros: 2 warm-up runs, then at least `min_runs` runs and at
 /// least `min_time`, at most 1,000 runs.
-pub fn bench(kind: EngineKind, threads: Option<usize>, onnx: &[u8], meta: &ModelMeta, batch: usize, min_runs: usize, min_time: Duration) -> Result<BenchRow> {
+pub fn bench(
+    kind: EngineKind,
+    threads: Option<usize>,
+    onnx: &[u8],
+    meta: &ModelMeta,
+    batch: usize,
+    min_runs: usize,
+    min_time: Duration,
+) -> Result<BenchRow> {
     let mut engine = load_engine(kind, onnx, threads)?;
     let s = meta.input_size;
     let shape = [batch, meta.input_channels, s, s];
@@ -52,6 +60,8 @@ pub fn bench(kind: EngineKind, threads: Option<usize>, onnx: &[u8], meta: &Model
         p90_ms: percentile(&times, 0.9) * 1e3,
         p99_ms: percentile(&times, 0.99) * 1e3,
         images_per_s: batch as f64 / p50,
-        gflops: meta.madds.map(|m| 2.0 * m as f64 * batch as f64 / p50 / 1e9),
+        gflops: meta
+            .madds
+            .map(|m| 2.0 * m as f64 * batch as f64 / p50 / 1e9),
     })
 }

@@ -38,14 +38,28 @@ fn data_err(e: betadarts_data::Error) -> Error {
 pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
     let classes = meta.class_names.len() as u32;
     if path.is_file() {
-        let record = if classes > 10 { betadarts_data::CIFAR100_RECORD } else { betadarts_data::CIFAR10_RECORD };
-        return read_cifar_file(path, record, classes).map(EvalData::Memory).map_err(data_err);
+        let record = if classes > 10 {
+            betadarts_data::CIFAR100_RECORD
+        } else {
+            betadarts_data::CIFAR10_RECORD
+        };
+        return read_cifar_file(path, record, classes)
+            .map(EvalData::Memory)
+            .map_err(data_err);
     }
     if !path.is_dir() {
-        return Err(Error::Input(format!("{}: no such file or folder", path.display())));
+        return Err(Error::Input(format!(
+            "{}: no such file or folder",
+            path.display()
+        )));
     }
     for stem in ["t10k", "test", "train"] {
-        let find = |kind: &str| ["", ".gz"].iter().map(|x| path.join(format!("{stem}-{kind}-ubyte{x}"))).find(|p| p.is_file());
+        let find = |kind: &str| {
+            ["", ".gz"]
+                .iter()
+                .map(|x| path.join(format!("{stem}-{kind}-ubyte{x}")))
+                .find(|p| p.is_file())
+        };
         if let (Some(img), Some(lab)) = (find("images-idx3"), find("labels-idx1")) {
             let mut set = read_idx_images(&img).map_err(data_err)?;
             set.labels = read_idx_labels(&lab).map_err(data_err)?;
@@ -57,15 +71,27 @@ pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
             return flat(path, &path.join(labels), meta);
         }
     }
-    // One sub-folder per class: match folder names to the model's classes, else sorted order.
+    // One sub-folder per class: match folder names to the model's classes ('/' in a class name
+    // written as '_'), else sorted order.
     let split = FolderSplit::scan(path, None).map_err(data_err)?;
-    let by_name = split.classes.iter().all(|c| meta.class_names.contains(c));
+    let norm = |c: &str| c.replace('/', "_");
+    let by_name = split
+        .classes
+        .iter()
+        .all(|c| meta.class_names.iter().any(|m| norm(m) == *c));
     let files = split
         .samples
         .into_iter()
         .map(|(p, l)| {
             let name = &split.classes[l as usize];
-            let idx = if by_name { meta.class_names.iter().position(|c| c == name).unwrap_or(l as usize) } else { l as usize };
+            let idx = if by_name {
+                meta.class_names
+                    .iter()
+                    .position(|c| norm(c) == *name)
+                    .unwrap_or(l as usize)
+            } else {
+                l as usize
+            };
             (p, idx)
         })
         .collect();
@@ -73,20 +99,49 @@ pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
 }
 
 fn flat(dir: &Path, labels: &Path, meta: &ModelMeta) -> Result<EvalData> {
-    let text = std::fs::read_to_string(labels).map_err(|e| Error::Io { path: labels.into(), source: e })?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().ok_or_else(|| Error::Input(format!("{}: empty", labels.display())))?;
+    let text = std::fs::read_to_string(labels).map_err(|e| Error::Io {
+        path: labels.into(),
+        source: e,
+    })?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| Error::Input(format!("{}: empty", labels.display())))?;
     let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    let col = |n: &str| cols.iter().position(|c| *c == n).ok_or_else(|| Error::Input(format!("{}: header needs a {n:?} column", labels.display())));
+    let col = |n: &str| {
+        cols.iter().position(|c| *c == n).ok_or_else(|| {
+            Error::Input(format!("{}: header needs a {n:?} column", labels.display()))
+        })
+    };
     let (fc, lc) = (col("file")?, col("label")?);
     let mut files = Vec::new();
     for (i, line) in lines {
         let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let bad = || Error::Input(format!("{}: line {}: expected {} columns", labels.display(), i + 1, cols.len()));
+        let bad = || {
+            Error::Input(format!(
+                "{}: line {}: expected {} columns",
+                labels.display(),
+                i + 1,
+                cols.len()
+            ))
+        };
         let (file, label) = (f.get(fc).ok_or_else(bad)?, f.get(lc).ok_or_else(bad)?);
         let idx = match label.parse::<usize>() {
             Ok(v) => v,
-            Err(_) => meta.class_names.iter().position(|c| c == label).ok_or_else(|| Error::Input(format!("{}: line {}: unknown class {label:?}", labels.display(), i + 1)))?,
+            Err(_) => meta
+                .class_names
+                .iter()
+                .position(|c| c == label)
+                .ok_or_else(|| {
+                    Error::Input(format!(
+                        "{}: line {}: unknown class {label:?}",
+                        labels.display(),
+                        i + 1
+                    ))
+                })?,
         };
         files.push((dir.join(file), idx));
     }
@@ -113,7 +168,13 @@ pub struct EvalReport {
 }
 
 /// Runs the model over `data` in batches, calling `progress(done, total)`.
-pub fn evaluate(engine: &mut dyn Engine, meta: &ModelMeta, data: &EvalData, batch: usize, mut progress: impl FnMut(usize, usize)) -> Result<EvalReport> {
+pub fn evaluate(
+    engine: &mut dyn Engine,
+    meta: &ModelMeta,
+    data: &EvalData,
+    batch: usize,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<EvalReport> {
     let (c, s) = (meta.input_channels, meta.input_size);
     let k = meta.class_names.len();
     let mut confusion = vec![vec![0usize; k]; k];
@@ -122,9 +183,16 @@ pub fn evaluate(engine: &mut dyn Engine, meta: &ModelMeta, data: &EvalData, batc
     let mem = match data {
         EvalData::Memory(set) => {
             if set.channels != c {
-                return Err(Error::Input(format!("data has {} channels, the model takes {c}", set.channels)));
+                return Err(Error::Input(format!(
+                    "data has {} channels, the model takes {c}",
+                    set.channels
+                )));
             }
-            Some(if set.height != s || set.width != s { resize_area(set, s) } else { set.clone() })
+            Some(if set.height != s || set.width != s {
+                resize_area(set, s)
+            } else {
+                set.clone()
+            })
         }
         EvalData::Files(_) => None,
     };
@@ -144,8 +212,12 @@ pub fn evaluate(engine: &mut dyn Engine, meta: &ModelMeta, data: &EvalData, batc
                 }
                 (None, EvalData::Files(files)) => {
                     let (path, label) = &files[i];
-                    let bytes = std::fs::read(path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
-                    let img = decode(&bytes).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
+                    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+                        path: path.clone(),
+                        source: e,
+                    })?;
+                    let img = decode(&bytes)
+                        .map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
                     input.extend(to_input(&img, meta));
                     labels.push(*label);
                 }
@@ -170,15 +242,23 @@ pub fn evaluate(engine: &mut dyn Engine, meta: &ModelMeta, data: &EvalData, batc
         .map(|i| {
             let count: usize = confusion[i].iter().sum();
             let correct = confusion[i][i];
-            let confused = (0..k).filter(|&j| j != i && confusion[i][j] > 0).max_by_key(|&j| confusion[i][j]);
+            let confused = (0..k)
+                .filter(|&j| j != i && confusion[i][j] > 0)
+                .max_by_key(|&j| confusion[i][j]);
             ClassResult {
                 class: meta.class_names[i].clone(),
                 count,
                 correct,
                 accuracy: 100.0 * correct as f64 / count as f64,
-                most_confused_with: confused.map(|j| (meta.class_names[j].clone(), confusion[i][j])),
+                most_confused_with: confused
+                    .map(|j| (meta.class_names[j].clone(), confusion[i][j])),
             }
         })
         .collect();
-    Ok(EvalReport { images: done, top1: 100.0 * top1 as f64 / done.max(1) as f64, top5: 100.0 * top5 as f64 / done.max(1) as f64, per_class })
+    Ok(EvalReport {
+        images: done,
+        top1: 100.0 * top1 as f64 / done.max(1) as f64,
+        top5: 100.0 * top5 as f64 / done.max(1) as f64,
+        per_class,
+    })
 }

@@ -9,9 +9,11 @@ pub mod error;
 pub mod eval;
 pub mod meta;
 pub mod predict;
-pub mod serve;
 pub mod preprocess;
+pub mod serve;
 
-pub use engine::{Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine, ort_available};
+pub use engine::{
+    Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine, ort_available,
+};
 pub use error::{Error, Result};
 pub use meta::ModelMeta;

@@ -41,6 +41,10 @@ pub struct ModelMeta {
     pub tool_version: String,
     /// Multiply-adds of one image, when the exporter recorded them.
     pub madds: Option<u64>,
+    /// How images are brought to the input size: `resize` (the whole image, area-averaged, as
+    /// for CIFAR/MNIST-style datasets) or `center-crop` (shorter side to S·256/224, centre crop
+    /// S: the ImageNet eval transform).
+    pub preprocess: String,
 }
 
 impl ModelMeta {
@@ -67,6 +71,7 @@ impl ModelMeta {
         if let Some(n) = self.madds {
             m.insert("madds".into(), n.to_string());
         }
+        m.insert("preprocess".into(), self.preprocess.clone());
         m
     }
 
@@ -104,6 +109,10 @@ impl ModelMeta {
             accuracy: props.get("accuracy").cloned(),
             tool_version: get("betadarts.version")?.clone(),
             madds: props.get("madds").and_then(|v| v.parse().ok()),
+            preprocess: props
+                .get("preprocess")
+                .cloned()
+                .unwrap_or_else(|| "resize".into()),
         })
     }
 

@@ -13,7 +13,13 @@ pub struct TopClass {
 }
 
 /// Runs a batch of already-preprocessed inputs and returns the top `k` classes per image.
-pub fn classify(engine: &mut dyn Engine, meta: &ModelMeta, inputs: &[f32], n: usize, k: usize) -> Result<Vec<Vec<TopClass>>> {
+pub fn classify(
+    engine: &mut dyn Engine,
+    meta: &ModelMeta,
+    inputs: &[f32],
+    n: usize,
+    k: usize,
+) -> Result<Vec<Vec<TopClass>>> {
     let s = meta.input_size;
     let (logits, classes) = engine.run(inputs, [n, meta.input_channels, s, s])?;
     Ok(logits
@@ -21,14 +27,27 @@ pub fn classify(engine: &mut dyn Engine, meta: &ModelMeta, inputs: &[f32], n: us
         .map(|row| {
             top_k(&softmax(row), k)
                 .into_iter()
-                .map(|(index, prob)| TopClass { class: meta.class_names.get(index).cloned().unwrap_or_else(|| index.to_string()), index, prob })
+                .map(|(index, prob)| TopClass {
+                    class: meta
+                        .class_names
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_else(|| index.to_string()),
+                    index,
+                    prob,
+                })
                 .collect()
         })
         .collect())
 }
 
 /// Decodes, preprocesses and classifies image files' bytes.
-pub fn classify_images(engine: &mut dyn Engine, meta: &ModelMeta, images: &[Vec<u8>], k: usize) -> Result<Vec<Vec<TopClass>>> {
+pub fn classify_images(
+    engine: &mut dyn Engine,
+    meta: &ModelMeta,
+    images: &[Vec<u8>],
+    k: usize,
+) -> Result<Vec<Vec<TopClass>>> {
     let mut input = Vec::new();
     for bytes in images {
         input.extend(to_input(&decode(bytes)?, meta));

@@ -3,7 +3,8 @@
 //! resize straight to S for images already at about that size (CIFAR, MNIST), then normalise
 //! with the model's own mean and std.
 
-use image::imageops::{self, FilterType};
+use betadarts_data::{ImageSet, resize_area};
+use image::imageops::FilterType;
 use image::{DynamicImage, GenericImageView};
 
 use crate::{Error, ModelMeta, Result};
@@ -14,13 +15,40 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
         .map_err(|e| Error::Input(format!("not a decodable PNG/JPEG image: {e}")))
 }
 
-/// `[C, S, S]` normalised values for the model described by `meta`.
+/// `[C, S, S]` normalised values for the model described by `meta`, prepared as its training
+/// data was (`meta.preprocess`): area-resized whole (in-memory datasets), or the ImageNet eval
+/// transform (image folders).
 pub fn to_input(img: &DynamicImage, meta: &ModelMeta) -> Vec<f32> {
-    let s = meta.input_size as u32;
+    let s = meta.input_size;
     let (w, h) = img.dimensions();
-    // Small images (dataset-sized) are resized directly; large photos get resize + centre crop.
-    let img = if w.min(h) <= s * 256 / 224 {
-        img.resize_exact(s, s, FilterType::Triangle)
+    let c = meta.input_channels;
+    let planar = |img: &DynamicImage| -> (Vec<u8>, usize, usize) {
+        let (w, h) = img.dimensions();
+        let data = if c == 1 {
+            img.to_luma8().into_raw()
+        } else {
+            let rgb = img.to_rgb8();
+            (0..3)
+                .flat_map(|ch| rgb.pixels().map(move |p| p[ch]).collect::<Vec<u8>>())
+                .collect()
+        };
+        (data, h as usize, w as usize)
+    };
+    let (data, _, _) = if meta.preprocess != "center-crop" {
+        let (data, h, w) = planar(img);
+        let set = ImageSet {
+            images: data,
+            labels: vec![0],
+            channels: c,
+            height: h,
+            width: w,
+        };
+        let set = if h == s && w == s {
+            set
+        } else {
+            resize_area(&set, s)
+        };
+        (set.images, s, s)
     } else {
         let r = (s * 256 / 224) as f64 / w.min(h) as f64;
         let resized = img.resize_exact(
@@ -29,27 +57,15 @@ pub fn to_input(img: &DynamicImage, meta: &ModelMeta) -> Vec<f32> {
             FilterType::Triangle,
         );
         let (rw, rh) = resized.dimensions();
-        resized.crop_imm((rw - s) / 2, (rh - s) / 2, s, s)
+        planar(&resized.crop_imm((rw - s as u32) / 2, (rh - s as u32) / 2, s as u32, s as u32))
     };
-    let c = meta.input_channels;
-    let mut out = Vec::with_capacity(c * (s * s) as usize);
-    if c == 1 {
-        let g = img.to_luma8();
-        out.extend(
-            g.pixels()
-                .map(|p| (p[0] as f32 / 255.0 - meta.mean[0]) / meta.std[0]),
-        );
-    } else {
-        let rgb = img.to_rgb8();
-        for ch in 0..3 {
-            out.extend(
-                rgb.pixels()
-                    .map(|p| (p[ch] as f32 / 255.0 - meta.mean[ch]) / meta.std[ch]),
-            );
-        }
-    }
-    let _ = imageops::FilterType::Nearest;
-    out
+    data.iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let ch = i / (s * s);
+            (p as f32 / 255.0 - meta.mean[ch]) / meta.std[ch]
+        })
+        .collect()
 }
 
 /// Softmax of one row of logits.

@@ -64,11 +64,21 @@ struct AppState {
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, axum::Json(serde_json::json!({"error": msg.into(), "status": status.as_u16()}))).into_response()
+    (
+        status,
+        axum::Json(serde_json::json!({"error": msg.into(), "status": status.as_u16()})),
+    )
+        .into_response()
 }
 
 /// The engine's thread: takes a job, gathers what else is waiting (micro-batch), runs once.
-fn worker(onnx: Vec<u8>, meta: ModelMeta, cfg: ServeConfig, mut rx: mpsc::Receiver<Job>, ready: std::sync::mpsc::Sender<Result<()>>) {
+fn worker(
+    onnx: Vec<u8>,
+    meta: ModelMeta,
+    cfg: ServeConfig,
+    mut rx: mpsc::Receiver<Job>,
+    ready: std::sync::mpsc::Sender<Result<()>>,
+) {
     let mut engine = match load_engine(cfg.engine, &onnx, cfg.threads) {
         Ok(e) => {
             let _ = ready.send(Ok(()));
@@ -85,7 +95,9 @@ fn worker(onnx: Vec<u8>, meta: ModelMeta, cfg: ServeConfig, mut rx: mpsc::Receiv
         while jobs.iter().map(|j| j.images).sum::<usize>() < cfg.max_batch {
             match rx.try_recv() {
                 Ok(j) => jobs.push(j),
-                Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_micros(200)),
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_micros(200))
+                }
                 Err(_) => break,
             }
         }
@@ -121,12 +133,30 @@ struct TensorBody {
     shape: Vec<usize>,
 }
 
-async fn predict(State(s): State<Arc<AppState>>, Query(q): Query<PredictQuery>, headers: HeaderMap, body: Body) -> Response {
+async fn predict(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<PredictQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let bytes = match axum::body::to_bytes(body, s.cfg.max_body).await {
         Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, format!("request body over the {} byte limit", s.cfg.max_body)),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body over the {} byte limit", s.cfg.max_body),
+            );
+        }
     };
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let m = &s.meta;
     let per = m.input_channels * m.input_size * m.input_size;
     let (input, images) = if ctype.starts_with("image/") || ctype == "application/octet-stream" {
@@ -137,28 +167,59 @@ async fn predict(State(s): State<Arc<AppState>>, Query(q): Query<PredictQuery>, 
     } else if ctype == "application/json" {
         let t: TensorBody = match serde_json::from_slice(&bytes) {
             Ok(t) => t,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("expected {{\"tensor\": [...], \"shape\": [N, C, H, W]}}: {e}")),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("expected {{\"tensor\": [...], \"shape\": [N, C, H, W]}}: {e}"),
+                );
+            }
         };
         let want = [m.input_channels, m.input_size, m.input_size];
-        if t.shape.len() != 4 || t.shape[1..] != want || t.shape[0] == 0 || t.tensor.len() != t.shape.iter().product::<usize>() {
+        if t.shape.len() != 4
+            || t.shape[1..] != want
+            || t.shape[0] == 0
+            || t.tensor.len() != t.shape.iter().product::<usize>()
+        {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("tensor shape {:?} with {} values; the model takes [N, {}, {}, {}] (normalised)", t.shape, t.tensor.len(), want[0], want[1], want[2]),
+                format!(
+                    "tensor shape {:?} with {} values; the model takes [N, {}, {}, {}] (normalised)",
+                    t.shape,
+                    t.tensor.len(),
+                    want[0],
+                    want[1],
+                    want[2]
+                ),
             );
         }
         if t.shape[0] > s.cfg.max_batch {
-            return error(StatusCode::BAD_REQUEST, format!("at most {} images per request", s.cfg.max_batch));
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("at most {} images per request", s.cfg.max_batch),
+            );
         }
         debug_assert_eq!(t.tensor.len(), t.shape[0] * per);
         (t.tensor, t.shape[0])
     } else {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("content type {ctype:?}: send image/png, image/jpeg or application/json"));
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {ctype:?}: send image/png, image/jpeg or application/json"),
+        );
     };
     let (reply, rx) = oneshot::channel();
-    let job = Job { input, images, top_k: q.top_k.unwrap_or(5).clamp(1, m.class_names.len()), reply };
+    let job = Job {
+        input,
+        images,
+        top_k: q.top_k.unwrap_or(5).clamp(1, m.class_names.len()),
+        reply,
+    };
     if s.jobs.try_send(job).is_err() {
-        let mut r = error(StatusCode::SERVICE_UNAVAILABLE, "server saturated: request queue full, retry shortly");
-        r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server saturated: request queue full, retry shortly",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         return r;
     }
     match tokio::time::timeout(s.cfg.timeout, rx).await {
@@ -182,7 +243,10 @@ async fn healthz() -> Response {
 }
 
 async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "no such endpoint: POST /v1/predict, GET /v1/model, GET /healthz")
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint: POST /v1/predict, GET /v1/model, GET /healthz",
+    )
 }
 
 /// A running server: its address, and a handle that completes when it has shut down.
@@ -192,24 +256,49 @@ pub struct Server {
 }
 
 /// Binds `addr` (port 0 picks one), loads the engine, and serves until `shutdown` completes.
-pub async fn start(onnx: Vec<u8>, meta: ModelMeta, cfg: ServeConfig, addr: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<Server> {
+pub async fn start(
+    onnx: Vec<u8>,
+    meta: ModelMeta,
+    cfg: ServeConfig,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Server> {
     let (tx, rx) = mpsc::channel(cfg.queue.max(1));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     {
         let (meta, cfg) = (meta.clone(), cfg.clone());
         std::thread::spawn(move || worker(onnx, meta, cfg, rx, ready_tx));
     }
-    ready_rx.recv().map_err(|_| Error::Model("engine thread died".into()))??;
-    let state = Arc::new(AppState { meta, engine: cfg.engine, jobs: tx, cfg });
+    ready_rx
+        .recv()
+        .map_err(|_| Error::Model("engine thread died".into()))??;
+    let state = Arc::new(AppState {
+        meta,
+        engine: cfg.engine,
+        jobs: tx,
+        cfg,
+    });
     let app = Router::new()
         .route("/v1/predict", post(predict))
         .route("/v1/model", get(model))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .with_state(state);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Io { path: addr.to_string().into(), source: e })?;
-    let addr = listener.local_addr().map_err(|e| Error::Io { path: "listener".into(), source: e })?;
-    let done = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Io {
+            path: addr.to_string().into(),
+            source: e,
+        })?;
+    let addr = listener.local_addr().map_err(|e| Error::Io {
+        path: "listener".into(),
+        source: e,
+    })?;
+    let done = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
     Ok(Server { addr, done })
 }
 
@@ -220,7 +309,8 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -72,6 +72,7 @@ fn meta(network: &str, channels: usize, size: usize, classes: usize) -> ModelMet
         accuracy: None,
         tool_version: "test".into(),
         madds: None,
+        preprocess: "resize".into(),
     }
 }
 

@@ -19,23 +19,43 @@ fn read_model(path: &Path) -> Result<(Vec<u8>, ModelMeta)> {
 
 pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
     match what {
-        DeployWhat::Predict { model, images, engine, top_k, json } => {
+        DeployWhat::Predict {
+            model,
+            images,
+            engine,
+            top_k,
+            json,
+        } => {
             let (bytes, meta) = read_model(&model)?;
             let mut engine = load_engine(engine.parse()?, &bytes, None)?;
             for path in &images {
-                let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                let top = predict::classify_images(engine.as_mut(), &meta, &[data], top_k).with_context(|| path.display().to_string())?;
+                let data =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let top = predict::classify_images(engine.as_mut(), &meta, &[data], top_k)
+                    .with_context(|| path.display().to_string())?;
                 let top = &top[0];
                 if json {
-                    println!("{}", serde_json::json!({"file": path.display().to_string(), "top": top}));
+                    println!(
+                        "{}",
+                        serde_json::json!({"file": path.display().to_string(), "top": top})
+                    );
                 } else {
-                    let list: Vec<String> = top.iter().map(|t| format!("{} ({}) {:.2}%", t.class, t.index, 100.0 * t.prob)).collect();
+                    let list: Vec<String> = top
+                        .iter()
+                        .map(|t| format!("{} ({}) {:.2}%", t.class, t.index, 100.0 * t.prob))
+                        .collect();
                     println!("{}: {}", path.display(), list.join(", "));
                 }
             }
             Ok(())
         }
-        DeployWhat::Bench { model, engine, batch, seconds, json } => {
+        DeployWhat::Bench {
+            model,
+            engine,
+            batch,
+            seconds,
+            json,
+        } => {
             let (bytes, meta) = read_model(&model)?;
             let engines: Vec<EngineKind> = match engine.as_str() {
                 "all" => {
@@ -65,15 +85,42 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
                 };
                 for t in threads {
                     for &b in &batch {
-                        rows.push(bench::bench(kind, t, &bytes, &meta, b, 5, Duration::from_secs_f64(seconds))?);
+                        rows.push(bench::bench(
+                            kind,
+                            t,
+                            &bytes,
+                            &meta,
+                            b,
+                            5,
+                            Duration::from_secs_f64(seconds),
+                        )?);
                     }
                 }
             }
             if json {
-                println!("{}", serde_json::json!({"model": model.display().to_string(), "network": meta.network, "madds": meta.madds, "rows": rows}));
+                println!(
+                    "{}",
+                    serde_json::json!({"model": model.display().to_string(), "network": meta.network, "madds": meta.madds, "rows": rows})
+                );
             } else {
-                println!("{} ({} network, {} multiply-adds per image)", model.display(), meta.network, meta.madds.map_or("?".into(), |m| format!("{:.1} M", m as f64 / 1e6)));
-                println!("{:<6} {:>7} {:>5} {:>10} {:>10} {:>10} {:>11} {:>8}", "engine", "threads", "batch", "p50 ms", "p90 ms", "p99 ms", "images/s", "GFLOP/s");
+                println!(
+                    "{} ({} network, {} multiply-adds per image)",
+                    model.display(),
+                    meta.network,
+                    meta.madds
+                        .map_or("?".into(), |m| format!("{:.1} M", m as f64 / 1e6))
+                );
+                println!(
+                    "{:<6} {:>7} {:>5} {:>10} {:>10} {:>10} {:>11} {:>8}",
+                    "engine",
+                    "threads",
+                    "batch",
+                    "p50 ms",
+                    "p90 ms",
+                    "p99 ms",
+                    "images/s",
+                    "GFLOP/s"
+                );
                 for r in &rows {
                     println!(
                         "{:<6} {:>7} {:>5} {:>10.2} {:>10.2} {:>10.2} {:>11.1} {:>8}",
@@ -90,10 +137,28 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
             }
             Ok(())
         }
-        DeployWhat::Serve { model, port, host, engine, max_body, timeout, queue, max_batch } => {
+        DeployWhat::Serve {
+            model,
+            port,
+            host,
+            engine,
+            max_body,
+            timeout,
+            queue,
+            max_batch,
+        } => {
             let (bytes, meta) = read_model(&model)?;
-            let addr: SocketAddr = format!("{host}:{port}").parse().with_context(|| format!("--host {host} --port {port}"))?;
-            let cfg = ServeConfig { engine: engine.parse()?, max_body, timeout: Duration::from_secs_f64(timeout), queue, max_batch, ..ServeConfig::default() };
+            let addr: SocketAddr = format!("{host}:{port}")
+                .parse()
+                .with_context(|| format!("--host {host} --port {port}"))?;
+            let cfg = ServeConfig {
+                engine: engine.parse()?,
+                max_body,
+                timeout: Duration::from_secs_f64(timeout),
+                queue,
+                max_batch,
+                ..ServeConfig::default()
+            };
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let server = start(bytes, meta, cfg.clone(), addr, shutdown_signal()).await?;
@@ -103,24 +168,52 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
                 anyhow::Ok(())
             })
         }
-        DeployWhat::Eval { model, data, engine, batch, json } => {
+        DeployWhat::Eval {
+            model,
+            data,
+            engine,
+            batch,
+            json,
+        } => {
             let (bytes, meta) = read_model(&model)?;
             let mut engine = load_engine(engine.parse()?, &bytes, None)?;
             let set = eval::open(&data, &meta).with_context(|| data.display().to_string())?;
             if set.is_empty() {
                 bail!("{}: no labelled images", data.display());
             }
-            let bar = if quiet || json { ProgressBar::hidden() } else { ProgressBar::new(set.len() as u64) };
-            bar.set_style(ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({elapsed}<{eta})").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
-            let report = eval::evaluate(engine.as_mut(), &meta, &set, batch, |done, _| bar.set_position(done as u64))?;
+            let bar = if quiet || json {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new(set.len() as u64)
+            };
+            bar.set_style(
+                ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({elapsed}<{eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            let report = eval::evaluate(engine.as_mut(), &meta, &set, batch, |done, _| {
+                bar.set_position(done as u64)
+            })?;
             bar.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                println!("{}: {} images, top-1 {:.2}%, top-5 {:.2}%", data.display(), report.images, report.top1, report.top5);
-                println!("{:<20} {:>6} {:>8}  most confused with", "class", "images", "acc %");
+                println!(
+                    "{}: {} images, top-1 {:.2}%, top-5 {:.2}%",
+                    data.display(),
+                    report.images,
+                    report.top1,
+                    report.top5
+                );
+                println!(
+                    "{:<20} {:>6} {:>8}  most confused with",
+                    "class", "images", "acc %"
+                );
                 for c in &report.per_class {
-                    let conf = c.most_confused_with.as_ref().map_or(String::new(), |(n, k)| format!("{n} ({k})"));
+                    let conf = c
+                        .most_confused_with
+                        .as_ref()
+                        .map_or(String::new(), |(n, k)| format!("{n} ({k})"));
                     println!("{:<20} {:>6} {:>8.1}  {conf}", c.class, c.count, c.accuracy);
                 }
             }

@@ -61,6 +61,12 @@ fn source(a: &ExportArgs) -> Result<(TrainNet, ModelMeta)> {
             accuracy: None,
             tool_version: env!("CARGO_PKG_VERSION").into(),
             madds: Some(madds),
+            preprocess: if network == TrainNetwork::Imagenet {
+                "center-crop"
+            } else {
+                "resize"
+            }
+            .into(),
         };
         return Ok((net, meta));
     }
@@ -83,6 +89,7 @@ fn source(a: &ExportArgs) -> Result<(TrainNet, ModelMeta)> {
         accuracy: Some(serde_json::json!({"best_test_acc": h.best_acc, "test_acc": h.test_acc, "epochs": h.epochs_done}).to_string()),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         madds: Some(madds),
+        preprocess: if h.config.dataset == betadarts_search::data::DatasetName::Imagefolder { "center-crop" } else { "resize" }.into(),
     };
     Ok((net, meta))
 }
