@@ -300,7 +300,7 @@ impl Emitter {
         self.head(&s1, &net.classifier)
     }
 
-    fn nb201_op(&mut self, x: &str, op: &Nb201Op) -> Option<String> {
+    pub fn nb201_op(&mut self, x: &str, op: &Nb201Op) -> Option<String> {
         match op.kind() {
             nb201::Op::None => None,
             nb201::Op::Skip => Some(x.to_string()),

@@ -261,3 +261,84 @@ fn every_op_alone_matches_burn_at_both_strides() {
         }
     }
 }
+
+#[test]
+fn every_nb201_op_alone_matches_burn() {
+    use betadarts_search::nb201::{Nb201Op, Op as NbOp};
+    let device = Device::flex();
+    let c = 4;
+    for op in [NbOp::Skip, NbOp::Conv1x1, NbOp::Conv3x3, NbOp::AvgPool3x3] {
+        for fold in [false, true] {
+            device.seed(3);
+            let m = Nb201Op::new(op, c, true, &device)
+                .map(&mut RandomBn {
+                    path: Vec::new(),
+                    seed: 9,
+                })
+                .valid();
+            let x = random_input([2, c, 7, 7], 2);
+            let want = m
+                .forward(Tensor::from_data(
+                    TensorData::new(x.clone(), [2, c, 7, 7]),
+                    &device,
+                ))
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            let mut e = Emitter::new(fold);
+            let out = e.nb201_op("x", &m).unwrap();
+            let out = if out == "x" {
+                e.g.node("Identity", vec!["x".into()], vec![])
+            } else {
+                out
+            };
+            let bytes = model_of(e, &out, [2, c, 7, 7]);
+            let mut tract = betadarts_deploy::TractEngine::new(&bytes).unwrap();
+            let (got, _) = betadarts_deploy::Engine::run(&mut tract, &x, [2, c, 7, 7]).unwrap();
+            let diff = got
+                .iter()
+                .zip(&want)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(diff < 1e-4, "{} fold={fold}: {diff}", op.name());
+        }
+    }
+}
+
+fn model_of(e: Emitter, out: &str, shape: [usize; 4]) -> Vec<u8> {
+    let vi = |name: &str, dims: Vec<i64>| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(Value::TensorType(TT {
+                elem_type: DataType::Float as i32,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .into_iter()
+                        .map(|d| Dimension {
+                            value: Some(dimension::Value::DimValue(d)),
+                            ..Default::default()
+                        })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    ModelProto {
+        ir_version: betadarts_export::IR_VERSION,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: betadarts_export::OPSET,
+        }],
+        graph: Some(GraphProto {
+            node: e.g.nodes,
+            initializer: e.g.initializers,
+            input: vec![vi("x", shape.iter().map(|&d| d as i64).collect())],
+            output: vec![vi(out, vec![])],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}

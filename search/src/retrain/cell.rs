@@ -91,3 +91,41 @@ impl EvalCell {
         Tensor::cat(self.concat.iter().map(|&i| states[i].clone()).collect(), 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn drop_path_skips_identities_and_hits_other_ops() {
+        let device = Device::flex();
+        let all = |op: &str| {
+            let pairs: Vec<(String, usize)> = (0..4)
+                .flat_map(|_| [(op.to_string(), 0), (op.to_string(), 1)])
+                .collect();
+            Genotype {
+                normal: pairs.clone(),
+                normal_concat: vec![2, 3, 4, 5],
+                reduce: pairs,
+                reduce_concat: vec![2, 3, 4, 5],
+            }
+        };
+        let s0 = Tensor::<4>::random([8, 4, 6, 6], Distribution::Normal(0.0, 1.0), &device);
+        let s1 = Tensor::<4>::random([8, 4, 6, 6], Distribution::Normal(0.0, 1.0), &device);
+        // Identity edges: drop-path must leave the output unchanged, whatever the probability.
+        let cell = EvalCell::new(&all("skip_connect"), 4, 4, 4, false, false, &device);
+        let a = cell.forward(s0.clone(), s1.clone(), 0.0).into_data();
+        let b = cell.forward(s0.clone(), s1.clone(), 0.9).into_data();
+        a.assert_approx_eq::<f32>(&b, burn::tensor::Tolerance::absolute(1e-6));
+        // Pools are dropped: with p = 0.9 some samples lose their node outputs.
+        let cell = EvalCell::new(&all("avg_pool_3x3"), 4, 4, 4, false, false, &device);
+        let a: Vec<f32> = cell
+            .forward(s0.clone(), s1.clone(), 0.0)
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let b: Vec<f32> = cell.forward(s0, s1, 0.9).into_data().try_to_vec().unwrap();
+        assert_ne!(a, b);
+    }
+}
