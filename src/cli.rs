@@ -158,21 +158,28 @@ pub enum BenchWhat {
 
 #[derive(Args, Debug, Clone)]
 pub struct SearchStepBench {
+    /// Device: cpu, tch-cpu or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Initial channels C (the reference supernet: 16).
     #[arg(long, default_value_t = 16)]
     pub channels: usize,
+    /// Cells per stage N (reference: 5).
     #[arg(long, default_value_t = 5)]
     pub cells: usize,
+    /// Images per α batch and per weight batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Image side.
     #[arg(long, default_value_t = 32)]
     pub image_size: usize,
+    /// Classes of the classifier.
     #[arg(long, default_value_t = 10)]
     pub classes: usize,
     /// Timed steps (after the warm-up).
     #[arg(long, default_value_t = 10)]
     pub repeats: usize,
+    /// Untimed warm-up steps.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
     /// Print one JSON object instead of text.
@@ -216,6 +223,7 @@ pub enum GenotypeWhat {
         /// cifar (C=36, 20 cells) or imagenet (C=48, 14 cells).
         #[arg(long, default_value = "cifar", value_parser = ["cifar", "imagenet"])]
         network: String,
+        /// Classes of the classifier.
         #[arg(long, default_value_t = 10)]
         classes: usize,
         /// Initial channels [default: 36 for cifar, 48 for imagenet].
@@ -248,18 +256,19 @@ pub struct TrainArgs {
     /// Dataset: fashion-mnist-mini (built in), fashion-mnist, mnist, cifar10, cifar100.
     #[arg(long, default_value = "fashion-mnist-mini")]
     pub dataset: String,
+    /// Dataset folder (CIFAR binary files, IDX files, or DIR/train + DIR/val for imagefolder).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// [default: the network's recipe: 600 cifar, 250 imagenet, 200 nb201; 10 on fashion-mnist-mini]
+    /// Epochs [default: the network's recipe: 600 cifar, 250 imagenet, 200 nb201; 10 on fashion-mnist-mini]
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// [default: recipe; 8 on fashion-mnist-mini]
+    /// Initial channels [default: recipe; 8 on fashion-mnist-mini]
     #[arg(long)]
     pub channels: Option<usize>,
     /// Cells (per stage for nb201) [default: recipe; 5 (cifar/imagenet) or 1 (nb201) on fashion-mnist-mini]
     #[arg(long)]
     pub layers: Option<usize>,
-    /// [default: 96 cifar, 1024 imagenet, 256 nb201; 64 on fashion-mnist-mini]
+    /// Batch size [default: 96 cifar, 1024 imagenet, 256 nb201; 64 on fashion-mnist-mini]
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Resize images to S×S first [default: the dataset's; 16 on fashion-mnist-mini].
@@ -290,6 +299,7 @@ pub struct TrainArgs {
     /// Auxiliary head for the imagenet network.
     #[arg(long)]
     pub auxiliary: bool,
+    /// Weight of the auxiliary loss.
     #[arg(long, default_value_t = 0.4)]
     pub aux_weight: f64,
     /// Cutout square side; 0 turns it off [default: 16 for cifar, off otherwise].
@@ -301,8 +311,10 @@ pub struct TrainArgs {
     /// Label smoothing ε [default: 0.1 imagenet, 0 otherwise].
     #[arg(long)]
     pub label_smoothing: Option<f64>,
+    /// Device: cpu, tch-cpu or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Random seed (weights, data order, augmentation, drop-path); the reference trains with 0.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Run directory [default: runs/train-<network>-<dataset>-s<seed>-<time>].
@@ -318,23 +330,31 @@ pub struct TrainArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainStepBench {
+    /// Device: cpu, tch-cpu or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Genotype file [default: models/genotypes/DARTS_V2.json's cell, built in].
+    /// Genotype file [default: DARTS V2, built in].
     #[arg(long)]
     pub genotype: Option<PathBuf>,
+    /// Initial channels (paper: 36).
     #[arg(long, default_value_t = 36)]
     pub channels: usize,
+    /// Cells (paper: 20).
     #[arg(long, default_value_t = 20)]
     pub layers: usize,
+    /// Images per step (paper: 96).
     #[arg(long, default_value_t = 96)]
     pub batch_size: usize,
+    /// Image side.
     #[arg(long, default_value_t = 32)]
     pub image_size: usize,
+    /// Timed steps (after the warm-up).
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
+    /// Untimed warm-up steps.
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -360,17 +380,22 @@ pub struct ExportArgs {
     /// Export an untrained network of the right shape (for latency work before training).
     #[arg(long, requires = "network_source")]
     pub random_init: bool,
+    /// With --random-init: the genotype file of a cifar/imagenet network.
     #[arg(long, group = "network_source", conflicts_with = "checkpoint")]
     pub genotype: Option<PathBuf>,
+    /// With --random-init: the NB201 arch string.
     #[arg(long, group = "network_source", conflicts_with = "checkpoint")]
     pub arch: Option<String>,
     /// With --random-init: cifar, imagenet or nb201 [default: nb201 with --arch, else cifar].
     #[arg(long, value_parser = ["cifar", "imagenet", "nb201"])]
     pub network: Option<String>,
+    /// With --random-init: classes of the classifier.
     #[arg(long, default_value_t = 10)]
     pub classes: usize,
+    /// With --random-init: initial channels [default: the network's recipe].
     #[arg(long)]
     pub channels: Option<usize>,
+    /// With --random-init: cells [default: the network's recipe].
     #[arg(long)]
     pub layers: Option<usize>,
     /// Input side [default: 32, or 224 for imagenet].
@@ -388,12 +413,15 @@ pub struct DeployArgs {
 pub enum DeployWhat {
     /// Top-k classes of images (PNG/JPEG), preprocessed with the model's own size and mean/std.
     Predict {
+        /// Exported ONNX model.
         model: PathBuf,
+        /// Image files (PNG/JPEG).
         #[arg(required = true)]
         images: Vec<PathBuf>,
         /// tract (pure Rust) or ort (ONNX Runtime: ORT_DYLIB_PATH or `pip install onnxruntime`).
         #[arg(long, default_value = "tract")]
         engine: String,
+        /// Classes to report per image.
         #[arg(long, default_value_t = 5)]
         top_k: usize,
         /// One JSON object per image: {"file", "top": [{"class", "index", "prob"}]}.
@@ -402,6 +430,7 @@ pub enum DeployWhat {
     },
     /// Latency p50/p90/p99 and throughput for batch sizes 1, 8, 32 and thread counts, per engine.
     Bench {
+        /// Exported ONNX model.
         model: PathBuf,
         /// tract, ort, or all (every engine that can run here).
         #[arg(long, default_value = "all")]
@@ -412,17 +441,20 @@ pub enum DeployWhat {
         /// Minimum timed seconds per configuration.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+        /// Print one JSON object (rows of engine, threads, batch, p50/p90/p99, images/s, GFLOP/s).
         #[arg(long)]
         json: bool,
     },
     /// HTTP server: POST /v1/predict (image body or JSON tensor), GET /v1/model, GET /healthz.
     Serve {
+        /// Exported ONNX model.
         model: PathBuf,
         #[arg(long, default_value_t = 8080)]
         port: u16,
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// tract or ort.
         #[arg(long, default_value = "tract")]
         engine: String,
         /// Largest request body in bytes (413 above).
@@ -441,13 +473,17 @@ pub enum DeployWhat {
     /// Top-1 / top-5 accuracy on a CIFAR test file, IDX test files, an ImageNet-style folder
     /// (one sub-folder per class), or a folder with labels.csv (file,label columns).
     Eval {
+        /// Exported ONNX model.
         model: PathBuf,
+        /// Labelled data: CIFAR .bin file, folder of IDX files, class folders, or labels.csv folder.
         #[arg(long)]
         data: PathBuf,
         #[arg(long, default_value = "tract")]
         engine: String,
+        /// Images per engine run.
         #[arg(long, default_value_t = 32)]
         batch: usize,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
