@@ -478,6 +478,7 @@ pub enum DeployWhat {
         /// Labelled data: CIFAR .bin file, folder of IDX files, class folders, or labels.csv folder.
         #[arg(long)]
         data: PathBuf,
+        /// tract or ort.
         #[arg(long, default_value = "tract")]
         engine: String,
         /// Images per engine run.
