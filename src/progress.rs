@@ -3,6 +3,18 @@
 use betadarts_search::bilevel::{EpochRecord, Observer, Running};
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// A bar for one epoch of `steps` steps.
+fn epoch_bar(epoch: usize, epochs: usize, steps: usize) -> ProgressBar {
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
+    bar
+}
+
 /// One bar per epoch, with running loss and accuracy of both steps.
 pub struct EpochBars {
     bar: Option<ProgressBar>,
@@ -20,14 +32,7 @@ impl Observer for EpochBars {
         if self.hidden {
             return;
         }
-        let bar = ProgressBar::new(steps as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
-        self.bar = Some(bar);
+        self.bar = Some(epoch_bar(epoch, epochs, steps));
     }
 
     fn step(&mut self, step: usize, train: &Running, arch: &Running) {
@@ -67,14 +72,7 @@ impl betadarts_search::retrain::TrainObserver for TrainBars {
         if self.hidden {
             return;
         }
-        let bar = ProgressBar::new(steps as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
-        self.bar = Some(bar);
+        self.bar = Some(epoch_bar(epoch, epochs, steps));
     }
 
     fn step(&mut self, step: usize, loss: f64, acc: f64) {

@@ -169,7 +169,7 @@ fn batch_sizes_one_and_seven_give_the_same_per_image_outputs() {
     }
 }
 
-/// A one-op model: input `[N, C, H, W]`, the op's output as `y`.
+/// A one-op model: input `x` `[2, C, H, W]`, the op's output.
 fn single_op_model(op: &DartsOp, c: usize, size: usize, fold: bool) -> Vec<u8> {
     let mut e = Emitter::new(fold);
     let out = e.darts_op("x", op).unwrap();
@@ -178,41 +178,7 @@ fn single_op_model(op: &DartsOp, c: usize, size: usize, fold: bool) -> Vec<u8> {
     } else {
         out
     };
-    let vi = |name: &str, dims: Vec<i64>| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(Value::TensorType(TT {
-                elem_type: DataType::Float as i32,
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .into_iter()
-                        .map(|d| Dimension {
-                            value: Some(dimension::Value::DimValue(d)),
-                            ..Default::default()
-                        })
-                        .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let model = ModelProto {
-        ir_version: betadarts_export::IR_VERSION,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: betadarts_export::OPSET,
-        }],
-        graph: Some(GraphProto {
-            node: e.g.nodes,
-            initializer: e.g.initializers,
-            input: vec![vi("x", vec![2, c as i64, size as i64, size as i64])],
-            output: vec![vi(&out, vec![])],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    model.encode_to_vec()
+    model_of(e, &out, [2, c, size, size])
 }
 
 #[test]
