@@ -240,3 +240,39 @@ fn bench_prints_a_median() {
     let v: serde_json::Value = serde_json::from_str(s.trim()).unwrap();
     assert!(v["median_s"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn nb201_lookup_through_the_cli() {
+    let table = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/nb201/nb201_accuracies.csv");
+    if !table.exists() {
+        eprintln!("SKIPPED: ../shared/data/nb201 not found");
+        return;
+    }
+    let s = ok(&[
+        "nb201",
+        "lookup",
+        "1835",
+        "--json",
+        "--table",
+        table.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(s.trim()).unwrap();
+    assert_eq!(
+        format!("{:.2}", v["acc"][1].as_f64().unwrap()),
+        "54.30",
+        "all-skip cell, CIFAR-10 test"
+    );
+    assert!(v["arch"].as_str().unwrap().starts_with("|skip_connect~0|"));
+    let e = fails(
+        &[
+            "nb201",
+            "lookup",
+            "|bogus~0|",
+            "--table",
+            table.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(e.contains("not in"), "{e}");
+}

@@ -4,6 +4,7 @@ mod bench;
 mod deploy;
 mod export;
 mod genotype;
+mod nb201;
 mod search;
 mod train;
 
@@ -35,5 +36,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::train(args, quiet),
         Command::Export(args) => export::export(args),
         Command::Deploy(args) => deploy::deploy(args.what, quiet),
+        Command::Nb201(args) => nb201::nb201(args),
     }
 }

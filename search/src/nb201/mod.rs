@@ -6,6 +6,7 @@ mod arch;
 mod cell;
 mod network;
 pub mod ops;
+pub mod table;
 
 pub use arch::{Arch, NUM_EDGES, OPS, edge_index, edge_nodes};
 pub use cell::{Cell, Edge};

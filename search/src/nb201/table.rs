@@ -1,0 +1,157 @@
+//! The NAS-Bench-201 accuracy table (CSV: index, arch, cifar10_valid, cifar10_test,
+//! cifar100_valid, cifar100_test, imagenet16_valid, imagenet16_test; 200-epoch, mean over seeds),
+//! for looking up, ranking and finding the best arch. The table is the user's file (a flag or
+//! `BETADARTS_NB201_TABLE`), never part of the project.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::Arch;
+use crate::{Error, Result};
+
+pub const COLUMNS: [&str; 6] = [
+    "cifar10_valid",
+    "cifar10_test",
+    "cifar100_valid",
+    "cifar100_test",
+    "imagenet16_valid",
+    "imagenet16_test",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub index: usize,
+    pub arch: String,
+    /// Top-1 %, in [`COLUMNS`] order.
+    pub acc: [f64; 6],
+}
+
+pub struct Table {
+    pub rows: Vec<Row>,
+    by_arch: HashMap<String, usize>,
+}
+
+impl Table {
+    /// Reads the CSV; a malformed row is an error naming the file and line.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut lines = text.lines().enumerate();
+        let header = lines.next().map(|(_, l)| l).unwrap_or("");
+        let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+        let want = ["index", "arch"]
+            .iter()
+            .chain(COLUMNS.iter())
+            .copied()
+            .collect::<Vec<_>>();
+        if cols != want {
+            return Err(Error::format(
+                path,
+                format!("line 1: expected the header {}", want.join(",")),
+            ));
+        }
+        let mut rows = Vec::new();
+        for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+            let bad = |m: String| Error::format(path, format!("line {}: {m}", i + 1));
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            if f.len() != 8 {
+                return Err(bad(format!("expected 8 fields, found {}", f.len())));
+            }
+            let index = f[0]
+                .parse()
+                .map_err(|_| bad(format!("index {:?} is not a number", f[0])))?;
+            f[1].parse::<Arch>().map_err(|e| bad(e.to_string()))?;
+            let mut acc = [0.0; 6];
+            for (k, v) in f[2..].iter().enumerate() {
+                acc[k] = v
+                    .parse()
+                    .map_err(|_| bad(format!("{} {v:?} is not a number", COLUMNS[k])))?;
+            }
+            rows.push(Row {
+                index,
+                arch: f[1].to_string(),
+                acc,
+            });
+        }
+        let by_arch = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.arch.clone(), i))
+            .collect();
+        Ok(Table { rows, by_arch })
+    }
+
+    /// By arch string or by index.
+    pub fn lookup(&self, key: &str) -> Option<&Row> {
+        match key.trim().parse::<usize>() {
+            Ok(i) => self.rows.iter().find(|r| r.index == i),
+            Err(_) => {
+                let canon = key.trim().parse::<Arch>().ok()?.to_string();
+                self.by_arch.get(&canon).map(|&i| &self.rows[i])
+            }
+        }
+    }
+
+    /// The best row of each column.
+    pub fn best(&self) -> Vec<&Row> {
+        (0..6)
+            .filter_map(|k| {
+                self.rows
+                    .iter()
+                    .max_by(|a, b| a.acc[k].total_cmp(&b.acc[k]))
+            })
+            .collect()
+    }
+
+    /// Percentile of `row` per column: the share (%) of architectures with lower accuracy.
+    pub fn rank(&self, row: &Row) -> [f64; 6] {
+        let n = self.rows.len().max(1) as f64;
+        std::array::from_fn(|k| {
+            100.0 * self.rows.iter().filter(|r| r.acc[k] < row.acc[k]).count() as f64 / n
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared() -> Option<Table> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data/nb201/nb201_accuracies.csv");
+        p.exists().then(|| Table::load(&p).unwrap())
+    }
+
+    #[test]
+    fn anchors_from_the_spec() {
+        let Some(t) = shared() else {
+            eprintln!("SKIPPED: ../shared/data/nb201 not found");
+            return;
+        };
+        assert_eq!(t.rows.len(), 15_625);
+        let skip = t.lookup("1835").unwrap();
+        assert_eq!(format!("{:.2}", skip.acc[1]), "54.30");
+        let beta = t.lookup("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|").unwrap();
+        assert_eq!(beta.index, 9930);
+        let r = |v: f64| format!("{v:.2}");
+        assert_eq!(
+            (r(beta.acc[1]), r(beta.acc[3]), r(beta.acc[5])),
+            ("94.36".into(), "73.51".into(), "46.34".into())
+        );
+        assert!(t.rank(beta)[1] > 99.0);
+        assert_eq!(format!("{:.2}", t.best()[1].acc[1]), "94.37");
+    }
+
+    #[test]
+    fn malformed_row_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, "index,arch,cifar10_valid,cifar10_test,cifar100_valid,cifar100_test,imagenet16_valid,imagenet16_test\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2,3,4,5,6\n1,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2,x,4,5,6\n").unwrap();
+        let e = Table::load(&p).err().unwrap().to_string();
+        assert!(
+            e.contains("t.csv") && e.contains("line 3") && e.contains("cifar100_valid"),
+            "{e}"
+        );
+    }
+}
