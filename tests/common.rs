@@ -42,3 +42,16 @@ pub fn history(run: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("each history line is JSON"))
         .collect()
 }
+
+/// Path of the published DARTS V2 genotype.
+pub fn v2() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/genotypes/DARTS_V2.json")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Borrowed view of owned arguments.
+pub fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}

@@ -4,14 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{betadarts, fails, ok};
-
-fn v2() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models/genotypes/DARTS_V2.json")
-        .to_string_lossy()
-        .into_owned()
-}
+use crate::common::{betadarts, fails, ok, v2};
 
 /// The Python with the `onnx` package: $BETADARTS_PYTHON, else python3 if it has it.
 fn onnx_python() -> Option<String> {

@@ -1,6 +1,6 @@
 //! `betadarts search` end to end on the built-in Fashion-MNIST subset, at toy sizes.
 
-use crate::common::{fails, history, ok};
+use crate::common::{args, fails, history, ok};
 
 const NB201_OPS: [&str; 5] = [
     "none",
@@ -36,10 +36,6 @@ fn tiny(out: &str, extra: &[&str]) -> Vec<String> {
     .collect();
     v.extend(extra.iter().map(|s| s.to_string()));
     v
-}
-
-fn args(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }
 
 /// Checks the official NB201 arch-string format: 3 nodes, node i has i entries op~j, j = 0..i.

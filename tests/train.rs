@@ -2,22 +2,7 @@
 
 use std::path::Path;
 
-use crate::common::{fails, ok};
-
-fn v2() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models/genotypes/DARTS_V2.json")
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn history(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("history.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use crate::common::{args, fails, history, ok, v2};
 
 fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
     let g = v2();
@@ -43,10 +28,6 @@ fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
     .collect();
     v.extend(extra.iter().map(|s| s.to_string()));
     v
-}
-
-fn args(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }
 
 #[test]

@@ -38,14 +38,6 @@ pub fn grad_norm_squared<M: Module>(module: &M, grads: &GradientsParams) -> Opti
     v.sum
 }
 
-/// L2 norm of all gradients of `module`'s parameters.
-pub fn grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
-    grad_norm_squared(module, grads)
-        .map(|s| s.into_scalar::<f32>() as f64)
-        .unwrap_or(0.0)
-        .sqrt()
-}
-
 /// Scales the gradients in place so that their global norm (together with `extra_sq`, the
 /// squared norm of gradients outside the module that the reference includes) is at most
 /// `max_norm`. Returns the norm before clipping.

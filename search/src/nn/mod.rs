@@ -11,7 +11,7 @@ mod relu_conv_bn;
 
 pub use batch_norm::BatchNorm2d;
 pub use frozen::frozen;
-pub use grad_clip::{clip_grad_norm, grad_norm};
+pub use grad_clip::clip_grad_norm;
 pub use madds::{conv_fwd, count_madds, linear_fwd};
 pub use mixing::{EdgeWeights, slice_weights};
 pub use param_count::count_params;
