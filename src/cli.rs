@@ -42,6 +42,9 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Query the NAS-Bench-201 accuracy table (a CSV given by --table or BETADARTS_NB201_TABLE).
     Nb201(Nb201Args),
+    /// Regularizer studies: a grid of searches (regularizers × λ schedules × temperatures ×
+    /// seeds) from a TOML plan, run locally or on Slurm, and reported side by side.
+    Study(StudyArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -92,9 +95,32 @@ pub struct SearchArgs {
     /// Turn off crop + flip augmentation.
     #[arg(long)]
     pub no_augment: bool,
-    /// Regularizer of α in the arch step: none, l2, beta (β-decay), beta-global, beta-zero.
+    /// Regularizer of α in the arch step: none, l2, beta (β-decay), beta-global, beta-zero, or
+    /// beta-learned (experimental: β-decay with a per-edge strength learned on the arch split).
     #[arg(long, default_value = "beta")]
     pub regularizer: String,
+    /// Temperature decay (TD-DARTS), β = softmax(α/T_e) in both steps: none, constant:T,
+    /// exponential:T0:TMIN (T0·γ^e reaching TMIN at the last epoch) or linear:T0:TMIN.
+    /// Combines with any --regularizer.
+    #[arg(long, default_value = "none")]
+    pub temperature: String,
+    /// Starting temperature T0; overrides the one in --temperature (e.g. --temperature
+    /// exponential --t0 1 --t-min 0.1).
+    #[arg(long)]
+    pub t0: Option<f64>,
+    /// Final temperature TMIN of an exponential or linear --temperature.
+    #[arg(long)]
+    pub t_min: Option<f64>,
+    /// beta-learned: step size of the per-edge strength (hypergradient, cosine-normalised).
+    #[arg(long, default_value_t = 0.01)]
+    pub strength_lr: f64,
+    /// beta-learned: upper bound θ_max of the strength θ = θ_max·sigmoid(φ) (starts at 1).
+    #[arg(long, default_value_t = 2.0)]
+    pub strength_max: f64,
+    /// NAS-Bench-201 accuracy table (CSV): the derived arch is looked up after every epoch,
+    /// recorded in the history and printed at the end (nb201 space only).
+    #[arg(long, env = "BETADARTS_NB201_TABLE")]
+    pub table: Option<PathBuf>,
     /// λ schedule: constant:V, linear:START:END[:REF_EPOCHS], decrease:START:END[:REF_EPOCHS]
     /// (without REF_EPOCHS the ramp spans the run). Default: the code-literal 0→50 over 100.
     #[arg(long, default_value = "linear:0:50:100")]
@@ -513,4 +539,105 @@ pub enum Nb201What {
     Best,
     /// Percentile of an arch per column (share of architectures with lower accuracy).
     Rank { arch: String },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StudyArgs {
+    #[command(subcommand)]
+    pub what: StudyWhat,
+}
+
+/// Changes to a plan's grid given on the command line (also recorded in the study folder).
+#[derive(Args, Debug, Clone)]
+pub struct GridArgs {
+    /// Set a search flag for every run, overriding the plan's [search] (repeatable), e.g.
+    /// --set epochs=2 --set steps-per-epoch=1.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Seeds to run instead of the plan's, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// Device of every search (cpu, tch-cpu, cuda:N).
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum StudyWhat {
+    /// Run a plan's searches here, N at a time; rerun to resume a half-done grid (finished runs
+    /// are kept, cut-off ones resume from their checkpoints). Writes DIR/report at the end.
+    Run {
+        /// A plan file (TOML), or a built-in plan: cpu-mini, paper-ablation.
+        plan: String,
+        /// The study folder (runs/, logs/, study.json, report/).
+        #[arg(long)]
+        out: PathBuf,
+        /// Searches running at once.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        #[command(flatten)]
+        grid: GridArgs,
+        /// NB201 table for the report (the searches read BETADARTS_NB201_TABLE themselves).
+        #[arg(long, env = "BETADARTS_NB201_TABLE")]
+        table: Option<PathBuf>,
+        /// Skip the report at the end.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Write the plan as a Slurm array job (one task per configuration × seed, each a plain
+    /// `betadarts search` into the study folder) and print the script's path.
+    Slurm {
+        /// A plan file (TOML), or a built-in plan: cpu-mini, paper-ablation.
+        plan: String,
+        /// The study folder; the script goes to DIR/slurm/study.sbatch.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        grid: GridArgs,
+        /// Device of the tasks unless --device is given [each task sees its own GPU as cuda:0].
+        #[arg(long, default_value = "cuda:0")]
+        task_device: String,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit per task (searches past it resume when the array is resubmitted).
+        #[arg(long, default_value = "24:00:00")]
+        time: String,
+        /// GPUs per task (--gres=gpu:N; 0 for CPU-only tasks).
+        #[arg(long, default_value_t = 1)]
+        gpus: u32,
+        /// CPU cores per task.
+        #[arg(long, default_value_t = 8)]
+        cpus_per_task: u32,
+        /// Memory per task (e.g. 32G).
+        #[arg(long)]
+        mem: Option<String>,
+        /// Most tasks running at once.
+        #[arg(long)]
+        max_parallel: Option<usize>,
+        /// Slurm account.
+        #[arg(long)]
+        account: Option<String>,
+        /// The betadarts binary the tasks run [default: this one; BETADARTS=… at run time wins].
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
+    /// Gather what has finished in a study folder into a Markdown table and plots.
+    Report {
+        /// The study folder.
+        dir: PathBuf,
+        /// NB201 table to look the final cells up in (else the accuracies the runs recorded).
+        #[arg(long, env = "BETADARTS_NB201_TABLE")]
+        table: Option<PathBuf>,
+        /// Report folder [default: DIR/report].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the configurations and runs a plan expands to.
+    Show {
+        /// A plan file (TOML), or a built-in plan: cpu-mini, paper-ablation.
+        plan: String,
+        #[command(flatten)]
+        grid: GridArgs,
+    },
 }

@@ -7,6 +7,8 @@ pub fn betadarts(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_betadarts"))
         .args(args)
         .env("BETADARTS_LOG", "warn")
+        // Tests pass a table explicitly where they want one.
+        .env_remove("BETADARTS_NB201_TABLE")
         .output()
         .expect("the betadarts binary runs")
 }
@@ -54,4 +56,10 @@ pub fn v2() -> String {
 /// Borrowed view of owned arguments.
 pub fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
+}
+
+/// The NAS-Bench-201 table in ../shared, when this checkout has it.
+pub fn nb201_table() -> Option<String> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nb201/nb201_accuracies.csv");
+    p.exists().then(|| p.to_string_lossy().into_owned())
 }

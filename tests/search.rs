@@ -11,7 +11,7 @@ const NB201_OPS: [&str; 5] = [
 ];
 
 /// Tiny settings: C=4, N=1, 8×8 images, 3 steps of 16 images per epoch.
-fn tiny(out: &str, extra: &[&str]) -> Vec<String> {
+pub fn tiny(out: &str, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = [
         "search",
         "--channels",
@@ -39,7 +39,7 @@ fn tiny(out: &str, extra: &[&str]) -> Vec<String> {
 }
 
 /// Checks the official NB201 arch-string format: 3 nodes, node i has i entries op~j, j = 0..i.
-fn assert_valid_arch(s: &str) {
+pub fn assert_valid_arch(s: &str) {
     let nodes: Vec<&str> = s.split('+').collect();
     assert_eq!(nodes.len(), 3, "{s}");
     for (i, node) in nodes.iter().enumerate() {

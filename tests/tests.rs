@@ -4,5 +4,7 @@ mod common;
 mod darts;
 mod deploy;
 mod export;
+mod regularizers;
 mod search;
+mod study;
 mod train;

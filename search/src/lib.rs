@@ -11,6 +11,7 @@ pub mod arch_params;
 pub mod bilevel;
 pub mod darts;
 pub mod data;
+pub mod decay_strength;
 pub mod device;
 pub mod error;
 pub mod loss;
@@ -20,6 +21,7 @@ pub mod regularizer;
 pub mod retrain;
 pub mod schedule;
 pub mod space;
+pub mod temperature;
 pub mod viz;
 
 pub use betadarts_data::rng;

@@ -9,6 +9,7 @@
 //! | `l2` | ½ Σ_k α[e,k]² | α/E (coupled weight decay on α) |
 //! | `beta-zero` | smoothmax(0, α[e]) = log(1 + Σ_k e^α) = softplus(logsumexp α[e]) | β·σ(lse)/E |
 //! | `beta-global` | logsumexp over *all* entries of the tensor (one term, not averaged) | softmax over all |
+//! | `beta-learned` | θ_e·logsumexp_k α[e,k], θ_e learned (experimental, [`crate::decay_strength`]) | θ_e·β/E |
 //! | `none` | 0 | 0 |
 
 use std::fmt;
@@ -40,22 +41,28 @@ pub trait Regularizer: Send + Sync {
 
     /// Value over all α tensors with the given aggregation.
     fn loss(&self, alphas: &[Tensor<2>], aggregation: Aggregation) -> Tensor<1> {
-        let rows: Vec<usize> = alphas.iter().map(|a| a.dims()[0]).collect();
-        let total_rows: usize = rows.iter().sum();
-        let mut acc: Option<Tensor<1>> = None;
-        for (a, r) in alphas.iter().zip(&rows) {
-            let t = self.tensor_term(a.clone());
-            let t = match aggregation {
-                Aggregation::Mean => t * (*r as f64 / total_rows as f64),
-                Aggregation::Sum => t,
-            };
-            acc = Some(match acc {
-                Some(s) => s + t,
-                None => t,
-            });
-        }
-        acc.unwrap_or_else(|| unreachable!("at least one α tensor"))
+        let terms = alphas.iter().map(|a| self.tensor_term(a.clone())).collect();
+        aggregate(terms, alphas, aggregation)
     }
+}
+
+/// Combines per-tensor terms: `Mean` weighs each by its share of rows, `Sum` adds them.
+pub fn aggregate(
+    terms: Vec<Tensor<1>>,
+    alphas: &[Tensor<2>],
+    aggregation: Aggregation,
+) -> Tensor<1> {
+    let rows: Vec<usize> = alphas.iter().map(|a| a.dims()[0]).collect();
+    let total_rows: usize = rows.iter().sum();
+    terms
+        .into_iter()
+        .zip(&rows)
+        .map(|(t, r)| match aggregation {
+            Aggregation::Mean => t * (*r as f64 / total_rows as f64),
+            Aggregation::Sum => t,
+        })
+        .reduce(|a, b| a + b)
+        .unwrap_or_else(|| unreachable!("at least one α tensor"))
 }
 
 /// Numerically stable logsumexp over dim 1 of `[E, K]` → `[E, 1]`.
@@ -69,6 +76,9 @@ pub struct BetaDecay;
 pub struct L2;
 pub struct BetaGlobal;
 pub struct BetaZero;
+/// β-decay with a learned per-edge strength θ_e (experimental, see [`crate::decay_strength`]);
+/// as a plain regularizer (θ = 1) it is β-decay.
+pub struct BetaLearned;
 
 impl Regularizer for NoRegularizer {
     fn name(&self) -> &'static str {
@@ -116,6 +126,15 @@ impl Regularizer for BetaZero {
     }
 }
 
+impl Regularizer for BetaLearned {
+    fn name(&self) -> &'static str {
+        "beta-learned"
+    }
+    fn tensor_term(&self, alpha: Tensor<2>) -> Tensor<1> {
+        logsumexp_rows(alpha).mean()
+    }
+}
+
 /// The regularizer chosen by `--regularizer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -126,15 +145,18 @@ pub enum RegularizerKind {
     Beta,
     BetaGlobal,
     BetaZero,
+    /// Experimental: β-decay with a learned per-edge strength.
+    BetaLearned,
 }
 
 impl RegularizerKind {
-    pub const ALL: [RegularizerKind; 5] = [
+    pub const ALL: [RegularizerKind; 6] = [
         RegularizerKind::None,
         RegularizerKind::L2,
         RegularizerKind::Beta,
         RegularizerKind::BetaGlobal,
         RegularizerKind::BetaZero,
+        RegularizerKind::BetaLearned,
     ];
 
     pub fn build(self) -> Box<dyn Regularizer> {
@@ -144,6 +166,7 @@ impl RegularizerKind {
             RegularizerKind::Beta => Box::new(BetaDecay),
             RegularizerKind::BetaGlobal => Box::new(BetaGlobal),
             RegularizerKind::BetaZero => Box::new(BetaZero),
+            RegularizerKind::BetaLearned => Box::new(BetaLearned),
         }
     }
 
@@ -163,7 +186,8 @@ impl FromStr for RegularizerKind {
     fn from_str(s: &str) -> Result<Self, Error> {
         RegularizerKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
             Error::Invalid(format!(
-                "unknown regularizer {s:?}; choose one of none, l2, beta, beta-global, beta-zero"
+                "unknown regularizer {s:?}; choose one of none, l2, beta, beta-global, beta-zero, \
+                 beta-learned (experimental)"
             ))
         })
     }

@@ -43,8 +43,8 @@ pub fn search_step(b: SearchStepBench) -> Result<()> {
     let mut times = Vec::with_capacity(b.repeats);
     for i in 0..b.warmup + b.repeats {
         let t0 = Instant::now();
-        s.arch_step(&batch, 1.0);
-        s.weight_step(&batch, 0.025, None); // both steps read values back, so the device is synced
+        s.arch_step(&batch, 1.0, 1.0);
+        s.weight_step(&batch, 0.025, 1.0, None); // both steps read values back, so the device is synced
         if i >= b.warmup {
             times.push(t0.elapsed().as_secs_f64());
         }

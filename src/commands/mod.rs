@@ -6,7 +6,10 @@ mod export;
 mod genotype;
 mod nb201;
 mod search;
+mod study;
 mod train;
+
+pub use search::config_from_args as search_config;
 
 use anyhow::Result;
 
@@ -37,5 +40,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::export(args),
         Command::Deploy(args) => deploy::deploy(args.what, quiet),
         Command::Nb201(args) => nb201::nb201(args),
+        Command::Study(args) => study::study(args.what, quiet),
     }
 }

@@ -11,6 +11,7 @@ use betadarts_search::device::parse_device;
 use betadarts_search::regularizer::{Aggregation, RegularizerKind};
 use betadarts_search::schedule::LambdaSchedule;
 use betadarts_search::space::SpaceKind;
+use betadarts_search::temperature::TemperatureSchedule;
 
 use crate::cli::SearchArgs;
 use crate::progress::EpochBars;
@@ -57,6 +58,17 @@ pub fn config_from_args(a: &SearchArgs) -> Result<SearchConfig> {
             Aggregation::Mean
         },
         lambda: LambdaSchedule::parse(&a.lambda_schedule, epochs)?,
+        temperature: temperature_from_args(a)?,
+        strength_lr: a.strength_lr,
+        strength_max: a.strength_max,
+        nb201_table: match (&a.table, darts) {
+            (Some(t), true) => {
+                tracing::warn!(table = %t.display(), "the NB201 table is ignored in the DARTS space");
+                None
+            }
+            (None, true) => None,
+            (t, false) => t.clone(),
+        },
         w_lr: a.w_lr,
         w_lr_min: a.w_lr_min,
         w_weight_decay: a.w_weight_decay,
@@ -69,6 +81,37 @@ pub fn config_from_args(a: &SearchArgs) -> Result<SearchConfig> {
     };
     config.validate()?;
     Ok(config)
+}
+
+/// `--temperature` with `--t0`/`--t-min` overriding its numbers; a bare `exponential` or
+/// `linear` takes T0 = 1 and TMIN = 0.1 unless the flags say otherwise.
+fn temperature_from_args(a: &SearchArgs) -> Result<TemperatureSchedule> {
+    let base = match a.temperature.trim() {
+        t @ ("exponential" | "exp" | "linear") => format!("{t}:1:0.1"),
+        t => t.to_string(),
+    };
+    let s = TemperatureSchedule::parse(&base)?;
+    let (t0, t_min) = (a.t0, a.t_min);
+    let spelled = match s {
+        TemperatureSchedule::Exponential { t0: a0, t_min: m } => {
+            format!("exponential:{}:{}", t0.unwrap_or(a0), t_min.unwrap_or(m))
+        }
+        TemperatureSchedule::Linear { t0: a0, t_min: m } => {
+            format!("linear:{}:{}", t0.unwrap_or(a0), t_min.unwrap_or(m))
+        }
+        TemperatureSchedule::Constant { t } if t_min.is_none() => {
+            format!("constant:{}", t0.unwrap_or(t))
+        }
+        _ if t0.is_some() || t_min.is_some() => {
+            return Err(betadarts_search::Error::Invalid(
+                "--t0/--t-min need an exponential or linear --temperature (--t0 alone: constant)"
+                    .into(),
+            )
+            .into());
+        }
+        _ => return Ok(s),
+    };
+    Ok(TemperatureSchedule::parse(&spelled)?)
 }
 
 pub fn search(args: SearchArgs, quiet: bool) -> Result<()> {
@@ -94,6 +137,12 @@ pub fn search(args: SearchArgs, quiet: bool) -> Result<()> {
     };
     if let Some(arch) = outcome.final_arch.as_ref().filter(|_| outcome.finished) {
         println!("{arch}");
+        if let Some(acc) = outcome.history.last().and_then(|r| r.nb201.as_ref()) {
+            println!("NAS-Bench-201 index {}:", acc.index);
+            for (c, v) in betadarts_search::nb201::table::COLUMNS.iter().zip(acc.acc) {
+                println!("  {c:<17} {v:6.2}");
+            }
+        }
         eprintln!("run directory: {}", outcome.run_dir.display());
     } else {
         eprintln!(

@@ -11,9 +11,10 @@ use super::SearchConfig;
 use crate::arch_params::ArchParams;
 use crate::darts::random_perturbation;
 use crate::data::Batch;
+use crate::decay_strength::DecayStrength;
 use crate::loss::cross_entropy;
 use crate::nn::{clip_grad_norm, frozen};
-use crate::regularizer::Regularizer;
+use crate::regularizer::{Regularizer, RegularizerKind};
 use crate::rng::Rng;
 use crate::space::{Supernet, SupernetShape};
 
@@ -25,6 +26,9 @@ pub struct StepStats {
     pub correct: usize,
     pub count: usize,
     pub grad_norm: f64,
+    /// α step: ‖∂CE/∂α‖₂ and ‖∂(λ·reg)/∂α‖₂ (the two pulls on α).
+    pub alpha_grad_ce: f64,
+    pub alpha_grad_reg: f64,
 }
 
 /// Network weights, α, and both optimizers' states.
@@ -35,6 +39,8 @@ pub struct Searcher {
     pub optim_w: ModuleOptimizer,
     pub optim_a: ModuleOptimizer,
     reg: Box<dyn Regularizer>,
+    /// Learned per-edge strengths (`beta-learned` only).
+    pub strength: Option<DecayStrength>,
     /// The autodiff device everything lives on.
     pub device: Device,
 }
@@ -48,6 +54,8 @@ impl Searcher {
         let arch = ArchParams::new(&config.space().alpha_shapes(), &device);
         let (optim_w, optim_a) = build_optimizers(&config);
         let reg = config.regularizer.build();
+        let strength = (config.regularizer == RegularizerKind::BetaLearned)
+            .then(|| DecayStrength::new(&arch.shapes(), config.strength_max, config.strength_lr));
         Self {
             config,
             net,
@@ -55,27 +63,79 @@ impl Searcher {
             optim_w,
             optim_a,
             reg,
+            strength,
             device,
         }
     }
 
-    /// α step: loss = CE(arch batch) + λ·reg(α); one Adam step on α only.
-    pub fn arch_step(&mut self, batch: &Batch, lambda: f64) -> StepStats {
+    /// α step: loss = CE(arch batch) + λ·reg(α) with β = softmax(α/T); one Adam step on α only.
+    pub fn arch_step(&mut self, batch: &Batch, lambda: f64, temperature: f64) -> StepStats {
         // Weights take no gradient here: only α is updated, so skip their weight gradients.
         // (BN still runs on batch statistics and updates the shared running estimates.)
         let net = frozen(&self.net);
         let alphas = self.arch.tensors();
-        let logits = net.forward(batch.images.clone(), &self.arch.betas(1.0));
+        let logits = net.forward(batch.images.clone(), &self.arch.betas(temperature));
         let ce = cross_entropy(logits.clone(), batch.targets.clone());
-        let reg = self.reg.loss(&alphas, self.config.aggregation);
+        let reg = match &self.strength {
+            Some(s) => s.loss(&alphas, self.config.aggregation, &self.device),
+            None => self.reg.loss(&alphas, self.config.aggregation),
+        };
         let loss = ce.clone() + reg.clone() * lambda;
         let grads = GradientsParams::from_grads(loss.backward(), &self.arch);
+        // Split the α gradient into its CE and regularizer parts (diagnostics, learned θ):
+        // the regularizer's own gradient is cheap to recompute on a detached copy of α.
+        let total: Vec<Vec<f32>> = self
+            .arch
+            .alphas
+            .iter()
+            .map(|p| host(grads.get::<2>(p.id).map(|g| g.into_data())))
+            .collect();
+        let reg_grad = self.reg_gradient(&alphas);
+        let k = alphas.first().map_or(1, |a| a.dims()[1]);
+        let theta = self.strength.as_ref().map(|s| s.theta());
+        let mut reg_part = reg_grad.clone();
+        for (t, rows) in reg_part.iter_mut().enumerate() {
+            for (e, row) in rows.chunks_mut(k).enumerate() {
+                let w = lambda * theta.as_ref().map_or(1.0, |th| th[t][e]);
+                row.iter_mut().for_each(|v| *v *= w as f32);
+            }
+        }
+        let ce_grad: Vec<Vec<f32>> = total
+            .iter()
+            .zip(&reg_part)
+            .map(|(g, r)| g.iter().zip(r).map(|(a, b)| a - b).collect())
+            .collect();
+        if let Some(s) = self.strength.as_mut() {
+            s.update(&ce_grad, &reg_grad, k, lambda);
+        }
         self.arch = self
             .optim_a
             .step(self.config.arch_lr, self.arch.clone(), grads);
         let mut stats = host_stats(ce, Some(reg), logits, batch);
         stats.count = batch.len;
+        stats.alpha_grad_ce = super::diagnostics::l2_norm(&ce_grad);
+        stats.alpha_grad_reg = super::diagnostics::l2_norm(&reg_part);
         stats
+    }
+
+    /// ∂reg/∂α on the host (θ = 1, no λ), one row-major vector per α tensor.
+    fn reg_gradient(&self, alphas: &[Tensor<2>]) -> Vec<Vec<f32>> {
+        let leaves: Vec<Tensor<2>> = alphas
+            .iter()
+            .map(|a| a.clone().detach().require_grad())
+            .collect();
+        let g = self.reg.loss(&leaves, self.config.aggregation).backward();
+        leaves
+            .iter()
+            .map(|l| {
+                let v = host(l.grad(&g).map(|t| t.into_data()));
+                if v.is_empty() {
+                    vec![0.0; l.shape().num_elements()]
+                } else {
+                    v
+                }
+            })
+            .collect()
     }
 
     /// Weight step: CE(weight batch) with detached softmax(α); clip the global gradient norm;
@@ -85,12 +145,13 @@ impl Searcher {
         &mut self,
         batch: &Batch,
         lr: f64,
+        temperature: f64,
         perturb: Option<(f64, &mut Rng)>,
     ) -> StepStats {
         let include_mix = self.net.clip_includes_mixing_weights();
         let mut betas: Vec<Tensor<2>> = self
             .arch
-            .betas(1.0)
+            .betas(temperature)
             .into_iter()
             .map(|b| b.detach())
             .collect();
@@ -157,6 +218,11 @@ pub fn build_optimizers(config: &SearchConfig) -> (ModuleOptimizer, ModuleOptimi
     (optim_w, optim_a)
 }
 
+fn host(data: Option<TensorData>) -> Vec<f32> {
+    data.and_then(|d| d.convert::<f32>().try_to_vec().ok())
+        .unwrap_or_default()
+}
+
 /// Brings loss, regularizer value and correct count to the host in one transfer.
 fn host_stats(
     ce: Tensor<1>,
@@ -179,6 +245,6 @@ fn host_stats(
         reg: v.get(1).copied().unwrap_or(0.0) as f64,
         correct: v.get(2).copied().unwrap_or(0.0).round() as usize,
         count: n,
-        grad_norm: 0.0,
+        ..StepStats::default()
     }
 }

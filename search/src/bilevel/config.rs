@@ -9,6 +9,7 @@ use crate::data::DatasetName;
 use crate::regularizer::{Aggregation, RegularizerKind};
 use crate::schedule::LambdaSchedule;
 use crate::space::{Space, SpaceKind};
+use crate::temperature::TemperatureSchedule;
 
 /// Every setting of a search run. Defaults follow the β-DARTS NB201 script (spec §2–3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,17 @@ pub struct SearchConfig {
     pub regularizer: RegularizerKind,
     pub aggregation: Aggregation,
     pub lambda: LambdaSchedule,
+    /// TD-DARTS: β = softmax(α/T_e) in both steps (default T = 1).
+    #[serde(default)]
+    pub temperature: TemperatureSchedule,
+    /// `beta-learned` only: step size of the per-edge strength and its upper bound θ_max.
+    #[serde(default = "default_strength_lr")]
+    pub strength_lr: f64,
+    #[serde(default = "default_strength_max")]
+    pub strength_max: f64,
+    /// NAS-Bench-201 accuracy table: the derived arch is looked up after every epoch.
+    #[serde(default)]
+    pub nb201_table: Option<PathBuf>,
     pub w_lr: f64,
     pub w_lr_min: f64,
     pub w_momentum: f64,
@@ -50,6 +62,14 @@ pub struct SearchConfig {
     pub arch_eps: f64,
     pub arch_weight_decay: f64,
     pub seed: u64,
+}
+
+fn default_strength_lr() -> f64 {
+    0.01
+}
+
+fn default_strength_max() -> f64 {
+    2.0
 }
 
 impl Default for SearchConfig {
@@ -71,6 +91,10 @@ impl Default for SearchConfig {
             regularizer: RegularizerKind::Beta,
             aggregation: Aggregation::Mean,
             lambda: LambdaSchedule::default(),
+            temperature: TemperatureSchedule::None,
+            strength_lr: default_strength_lr(),
+            strength_max: default_strength_max(),
+            nb201_table: None,
             w_lr: 0.025,
             w_lr_min: 0.001,
             w_momentum: 0.9,
@@ -119,6 +143,15 @@ impl SearchConfig {
             return bad(format!(
                 "--image-size {s} is too small (the supernet halves it twice)"
             ));
+        }
+        if !(self.strength_max > 0.0 && self.strength_lr >= 0.0) {
+            return bad(format!(
+                "--strength-max {} must be > 0 and --strength-lr {} ≥ 0",
+                self.strength_max, self.strength_lr
+            ));
+        }
+        if self.nb201_table.is_some() && self.space != SpaceKind::Nb201 {
+            return bad("--table (NAS-Bench-201 accuracies) only applies to --space nb201".into());
         }
         if self.steps_per_epoch == Some(0) {
             return bad("--steps-per-epoch must be at least 1".into());

@@ -5,7 +5,20 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::diagnostics::Diagnostics;
 use crate::{Error, Result};
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The table row of the derived arch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nb201Accuracy {
+    pub index: usize,
+    /// Top-1 % in [`crate::nb201::table::COLUMNS`] order.
+    pub acc: [f64; 6],
+}
 
 /// One line of `history.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,8 +41,21 @@ pub struct EpochRecord {
     pub grad_norm: f64,
     /// α after the epoch, one `[E][K]` matrix per α tensor.
     pub alpha: Vec<Vec<Vec<f32>>>,
-    /// β = softmax(α) per row.
+    /// β = softmax(α/T) per row: the mixing weights the network used this epoch.
     pub beta: Vec<Vec<Vec<f32>>>,
+    /// Temperature T of this epoch (1 without temperature decay).
+    #[serde(default = "one")]
+    pub temperature: f64,
+    /// β entropy, max, ‖β‖₂ per edge, std of α and β, gradient norms on α.
+    #[serde(default)]
+    pub diagnostics: Diagnostics,
+    /// `beta-learned`: the per-edge strengths θ after the epoch, `[tensor][edge]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strength: Option<Vec<Vec<f64>>>,
+    /// NAS-Bench-201 accuracies of the derived arch (with a table), in
+    /// [`crate::nb201::table::COLUMNS`] order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nb201: Option<Nb201Accuracy>,
     /// The derived cell: NB201 arch string, or the DARTS genotype in its Python form.
     pub arch: String,
     /// The derived DARTS genotype (absent for NB201).

@@ -14,10 +14,13 @@ use serde::{Deserialize, Serialize};
 use super::SearchConfig;
 use super::architect::{Searcher, StepStats, build_optimizers};
 use super::checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
-use super::history::{EpochRecord, append_record, truncate_history};
+use super::diagnostics::Diagnostics;
+use super::history::{EpochRecord, Nb201Accuracy, append_record, truncate_history};
 use crate::arch_params::softmax_rows;
 use crate::darts::perturb_epsilon;
 use crate::data::{self, Augment, Dataset, make_batch};
+use crate::decay_strength::DecayStrength;
+use crate::nb201::table::{COLUMNS, Table};
 use crate::rng::Rng;
 use crate::schedule::cosine_lr;
 use crate::space::{Derived, SupernetShape};
@@ -37,6 +40,8 @@ pub struct Running {
     pub loss_sum: f64,
     pub reg_sum: f64,
     pub norm_sum: f64,
+    pub alpha_ce_sum: f64,
+    pub alpha_reg_sum: f64,
     pub correct: usize,
     pub count: usize,
     pub steps: usize,
@@ -47,6 +52,8 @@ impl Running {
         self.loss_sum += s.loss * s.count as f64;
         self.reg_sum += s.reg;
         self.norm_sum += s.grad_norm;
+        self.alpha_ce_sum += s.alpha_grad_ce;
+        self.alpha_reg_sum += s.alpha_grad_reg;
         self.correct += s.correct;
         self.count += s.count;
         self.steps += 1;
@@ -86,6 +93,9 @@ struct CheckpointHeader {
     format: u32,
     epochs_done: usize,
     rng: Rng,
+    /// Learned strengths (`beta-learned`), restored on resume.
+    #[serde(default)]
+    strength: Option<DecayStrength>,
 }
 
 /// Starts a new run in `run_dir` (created; it must not hold a run already).
@@ -149,6 +159,9 @@ pub fn resume(
                 message: format!("bad header: {e}"),
             })?;
         restore(&mut searcher, &ckpt, &ckpt_path)?;
+        if header.strength.is_some() {
+            searcher.strength = header.strength;
+        }
         (header.epochs_done, header.rng)
     } else {
         (0, Rng::new(config.seed))
@@ -223,6 +236,7 @@ fn save(s: &Searcher, path: &Path, epochs_done: usize, rng: Rng) -> Result<()> {
         format: 1,
         epochs_done,
         rng,
+        strength: s.strength.clone(),
     })?;
     let blobs = vec![
         (
@@ -290,11 +304,13 @@ fn drive(
     let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
     let k = cfg.space().op_names().len();
     let end = stop_after.map_or(cfg.epochs, |m| (start + m).min(cfg.epochs));
+    let table = cfg.nb201_table.as_deref().map(Table::load).transpose()?;
 
     for epoch in start..end {
         let t0 = Instant::now();
         let lr = cosine_lr(epoch, cfg.epochs, cfg.w_lr, cfg.w_lr_min, cfg.lr_shift);
         let lambda = cfg.lambda.value(epoch);
+        let temperature = cfg.temperature.value(epoch, cfg.epochs);
         observer.epoch_start(epoch, cfg.epochs, steps);
         let mut order = weight_pool.clone();
         rng.shuffle(&mut order);
@@ -310,7 +326,7 @@ fn drive(
                 &data.std,
                 &s.device,
             );
-            arch.add(&s.arch_step(&batch, lambda));
+            arch.add(&s.arch_step(&batch, lambda, temperature));
             let batch = make_batch(
                 &data.train,
                 chunk,
@@ -323,12 +339,31 @@ fn drive(
             let perturb = cfg
                 .perturb
                 .then(|| (perturb_epsilon(epoch, cfg.epochs), &mut rng));
-            train.add(&s.weight_step(&batch, lr, perturb));
+            train.add(&s.weight_step(&batch, lr, temperature, perturb));
             observer.step(step + 1, &train, &arch);
         }
         let alphas = s.arch.to_host();
         let derived = cfg.space().derive(&alphas)?;
         let rows = |v: &[f32]| v.chunks(k).map(|r| r.to_vec()).collect::<Vec<_>>();
+        let betas: Vec<Vec<f32>> = alphas
+            .iter()
+            .map(|a| softmax_rows(a, k, temperature))
+            .collect();
+        let steps_a = arch.steps.max(1) as f64;
+        let diagnostics = Diagnostics::compute(
+            &alphas,
+            &betas,
+            k,
+            arch.alpha_ce_sum / steps_a,
+            arch.alpha_reg_sum / steps_a,
+        );
+        let nb201 = match (&table, &derived) {
+            (Some(t), Derived::Nb201(a)) => t.lookup(&a.to_string()).map(|r| Nb201Accuracy {
+                index: r.index,
+                acc: r.acc,
+            }),
+            _ => None,
+        };
         let record = EpochRecord {
             epoch,
             steps: train.steps,
@@ -341,10 +376,11 @@ fn drive(
             reg: arch.reg_sum / arch.steps.max(1) as f64,
             grad_norm: train.norm_sum / train.steps.max(1) as f64,
             alpha: alphas.iter().map(|a| rows(a)).collect(),
-            beta: alphas
-                .iter()
-                .map(|a| rows(&softmax_rows(a, k, 1.0)))
-                .collect(),
+            beta: betas.iter().map(|b| rows(b)).collect(),
+            temperature,
+            diagnostics,
+            strength: s.strength.as_ref().map(DecayStrength::theta),
+            nb201,
             arch: derived.to_string(),
             genotype: match &derived {
                 Derived::Darts(g) => Some(g.clone()),
@@ -366,6 +402,7 @@ fn drive(
             arch_acc = format!("{:.2}", record.arch_acc),
             lambda,
             arch = %record.arch,
+            nb201_c10_test = record.nb201.as_ref().map(|a| a.acc[1]),
             "epoch done"
         );
     }
@@ -386,6 +423,15 @@ fn drive(
             "none_share": history.last().map(|r| r.none_share),
             "final_train_acc": history.last().map(|r| r.train_acc),
             "final_arch_acc": history.last().map(|r| r.arch_acc),
+            "mean_beta_norm": history.last().map(|r| r.diagnostics.mean_beta_norm()),
+            "nb201": history.last().and_then(|r| r.nb201.as_ref()).map(|a| {
+                let mut m = serde_json::Map::new();
+                m.insert("index".into(), a.index.into());
+                for (c, v) in COLUMNS.iter().zip(a.acc) {
+                    m.insert(c.to_string(), v.into());
+                }
+                m
+            }),
         });
         write_atomic(
             &run_dir.join(SUMMARY_FILE),
@@ -438,5 +484,58 @@ fn write_pictures(
         &[skip, none],
         (0.0, 1.0),
     );
-    write_atomic(&run_dir.join("skip_share.svg"), svg.as_bytes())
+    write_atomic(&run_dir.join("skip_share.svg"), svg.as_bytes())?;
+    // ‖β‖₂ per edge of the first α tensor (NB201's only one; DARTS' normal cell).
+    let edges = space.edge_labels().first().cloned().unwrap_or_default();
+    let norms: Vec<Vec<f64>> = (0..edges.len())
+        .map(|e| {
+            history
+                .iter()
+                .map(|r| {
+                    r.diagnostics
+                        .beta_norm
+                        .first()
+                        .and_then(|t| t.get(e))
+                        .copied()
+                        .unwrap_or(f64::NAN)
+                })
+                .collect()
+        })
+        .collect();
+    let names: Vec<&str> = edges.iter().map(String::as_str).collect();
+    let k = space.op_names().len() as f64;
+    let svg = viz::line_chart(
+        &format!(
+            "‖β‖₂ per edge of {} (1/√K = {:.2} uniform, 1 one-hot)",
+            space.alpha_names().first().copied().unwrap_or("α"),
+            1.0 / k.sqrt()
+        ),
+        "‖β‖₂",
+        &names,
+        &norms,
+        (0.0, 1.0),
+    );
+    write_atomic(&run_dir.join("beta_norm.svg"), svg.as_bytes())?;
+    if history.iter().any(|r| r.nb201.is_some()) {
+        let cols = [1usize, 3, 5];
+        let series: Vec<Vec<f64>> = cols
+            .iter()
+            .map(|&c| {
+                history
+                    .iter()
+                    .map(|r| r.nb201.as_ref().map_or(f64::NAN, |a| a.acc[c]))
+                    .collect()
+            })
+            .collect();
+        let names: Vec<&str> = cols.iter().map(|&c| COLUMNS[c]).collect();
+        let svg = viz::line_chart(
+            "NAS-Bench-201 test accuracy of the derived arch",
+            "top-1 %",
+            &names,
+            &series,
+            (0.0, 100.0),
+        );
+        write_atomic(&run_dir.join("nb201.svg"), svg.as_bytes())?;
+    }
+    Ok(())
 }

@@ -48,28 +48,47 @@ fn panel(
     };
     let sy = |v: f64| h - ((v - y0) / (y1 - y0)).clamp(0.0, 1.0) * h;
     for (k, s) in series.iter().enumerate() {
-        let pts: Vec<String> = s
+        let colour = PALETTE[k % PALETTE.len()];
+        // Missing values (NaN) break the line into segments.
+        for seg in s
             .iter()
             .enumerate()
-            .map(|(i, &v)| format!("{:.1},{:.1}", sx(i), sy(v)))
-            .collect();
-        let colour = PALETTE[k % PALETTE.len()];
-        if pts.len() == 1 {
-            let _ = writeln!(
-                out,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"{colour}\"/>",
-                sx(0),
-                sy(s[0])
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"/>",
-                pts.join(" ")
-            );
+            .collect::<Vec<_>>()
+            .split(|(_, v)| !v.is_finite())
+            .filter(|seg| !seg.is_empty())
+        {
+            let pts: Vec<String> = seg
+                .iter()
+                .map(|&(i, &v)| format!("{:.1},{:.1}", sx(i), sy(v)))
+                .collect();
+            if pts.len() == 1 {
+                let (i, &v) = seg[0];
+                let _ = writeln!(
+                    out,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"{colour}\"/>",
+                    sx(i),
+                    sy(v)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{} points=\"{}\"/>",
+                    dash(k),
+                    pts.join(" ")
+                );
+            }
         }
     }
     out.push_str("</g>\n");
+}
+
+/// Series beyond the palette repeat its colours with a dash pattern.
+fn dash(k: usize) -> &'static str {
+    match (k / PALETTE.len()) % 3 {
+        0 => "",
+        1 => " stroke-dasharray=\"6,3\"",
+        _ => " stroke-dasharray=\"2,2\"",
+    }
 }
 
 fn legend(out: &mut String, x: f64, y: f64, names: &[&str]) {
@@ -77,9 +96,10 @@ fn legend(out: &mut String, x: f64, y: f64, names: &[&str]) {
         let yy = y + k as f64 * 16.0;
         let _ = writeln!(
             out,
-            "<line x1=\"{x}\" y1=\"{yy}\" x2=\"{}\" y2=\"{yy}\" stroke=\"{}\" stroke-width=\"3\"/>",
+            "<line x1=\"{x}\" y1=\"{yy}\" x2=\"{}\" y2=\"{yy}\" stroke=\"{}\" stroke-width=\"3\"{}/>",
             x + 18.0,
-            PALETTE[k % PALETTE.len()]
+            PALETTE[k % PALETTE.len()],
+            dash(k)
         );
         let _ = writeln!(
             out,
@@ -147,7 +167,7 @@ pub fn beta_trajectories(
     )
 }
 
-/// A single panel of named series over epochs.
+/// A single panel of named series over epochs (NaN = no value).
 pub fn line_chart(
     title: &str,
     y_label: &str,
@@ -160,10 +180,18 @@ pub fn line_chart(
         &mut body, 60.0, 40.0, 420.0, 220.0, y_label, series, y_range,
     );
     legend(&mut body, 500.0, 50.0, names);
+    let height = 300.0f64.max(70.0 + 16.0 * names.len() as f64);
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"680\" height=\"300\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"20\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{}</text>\n<text x=\"270\" y=\"290\" font-size=\"11\" text-anchor=\"middle\">epoch</text>\n{body}</svg>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height:.0}\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"20\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{}</text>\n<text x=\"270\" y=\"290\" font-size=\"11\" text-anchor=\"middle\">epoch</text>\n{body}</svg>\n",
+        legend_width(names),
         esc(title)
     )
+}
+
+/// Width that fits the legend's longest name (≈ 6.5 px per character at 11 px).
+fn legend_width(names: &[&str]) -> usize {
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    680usize.max(530 + longest * 7)
 }
 
 #[cfg(test)]
@@ -179,5 +207,14 @@ mod tests {
         assert_eq!(svg.matches("<rect width=\"150\"").count(), 6);
         // β = 0.2 maps to 80% of the panel height below the top: y = 90 − 0.2·90 = 72.
         assert!(svg.contains("0.0,72.0"));
+    }
+
+    #[test]
+    fn missing_values_split_lines() {
+        let s = vec![vec![0.1, 0.2, f64::NAN, 0.4, 0.5, f64::NAN, 0.7]];
+        let svg = line_chart("t", "y", &["a"], &s, (0.0, 1.0));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<circle").count(), 1);
+        assert!(!svg.contains("NaN"));
     }
 }

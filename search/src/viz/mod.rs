@@ -1,9 +1,11 @@
 //! Pictures of results: cell diagrams (SVG and Graphviz DOT) and α/β trajectories over epochs
 //! (SVG line charts). Plain SVG text, no drawing library.
 
+mod bars;
 mod cell;
 mod chart;
 
+pub use bars::grouped_bars;
 pub use cell::{CellGraph, cells_dot, cells_svg, darts_cells, nb201_cell};
 pub use chart::{beta_trajectories, line_chart};
 

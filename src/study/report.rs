@@ -1,0 +1,415 @@
+//! `study report`: whatever has finished in a study folder, as a Markdown table (one row per
+//! configuration, NB201 accuracies as mean ± std over seeds) and SVG plots.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use betadarts_search::bilevel::{
+    CONFIG_FILE, EpochRecord, HISTORY_FILE, SUMMARY_FILE, SearchConfig, read_history, write_atomic,
+};
+use betadarts_search::nb201::table::{COLUMNS, Table};
+use betadarts_search::viz;
+
+use super::plan::{ConfigSpec, RunSpec, Study};
+
+/// What one run left, finished or not.
+struct RunResult<'a> {
+    spec: &'a RunSpec,
+    finished: bool,
+    history: Vec<EpochRecord>,
+    config: Option<SearchConfig>,
+    seconds: f64,
+    nb201: Option<[f64; 6]>,
+}
+
+impl RunResult<'_> {
+    fn last(&self) -> Option<&EpochRecord> {
+        self.history.last()
+    }
+}
+
+fn load_run<'a>(
+    study_dir: &Path,
+    spec: &'a RunSpec,
+    table: Option<&Table>,
+) -> Result<RunResult<'a>> {
+    let dir = study_dir.join(&spec.dir);
+    let history = if dir.join(HISTORY_FILE).exists() {
+        read_history(&dir.join(HISTORY_FILE))?
+    } else {
+        Vec::new()
+    };
+    let config = std::fs::read_to_string(dir.join(CONFIG_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<SearchConfig>(&t).ok());
+    let summary: Option<serde_json::Value> = std::fs::read_to_string(dir.join(SUMMARY_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let finished = summary.is_some();
+    let seconds = summary
+        .as_ref()
+        .and_then(|s| s["search_seconds"].as_f64())
+        .unwrap_or_else(|| history.iter().map(|r| r.seconds).sum());
+    // The report's table wins (a run may have searched without one).
+    let last = history.last();
+    let nb201 = match (table, last) {
+        (Some(t), Some(r)) => t.lookup(&r.arch).map(|row| row.acc),
+        (None, Some(r)) => r.nb201.as_ref().map(|a| a.acc),
+        _ => None,
+    };
+    Ok(RunResult {
+        spec,
+        finished,
+        history,
+        config,
+        seconds,
+        nb201,
+    })
+}
+
+/// Population mean and standard deviation.
+fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
+    if v.is_empty() {
+        return None;
+    }
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    Some((
+        m,
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
+    ))
+}
+
+fn pm(v: Option<(f64, f64)>, digits: usize) -> String {
+    match v {
+        Some((m, s)) => format!("{m:.digits$} ± {s:.digits$}"),
+        None => "—".into(),
+    }
+}
+
+fn lambda_label(c: &ConfigSpec) -> String {
+    c.lambda.clone().unwrap_or_else(|| "no λ".into())
+}
+
+/// y range of line plots: the data's, padded, within [0, 1].
+fn auto_range(series: &[Vec<f64>]) -> (f64, f64) {
+    let v = series.iter().flatten().filter(|x| x.is_finite());
+    let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+        (a.min(x), b.max(x))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.1).max(0.01);
+    let r = |x: f64| (x * 1000.0).round() / 1000.0;
+    (r((lo - pad).max(0.0)), r((hi + pad).min(1.0)))
+}
+
+fn series_label(c: &ConfigSpec) -> String {
+    if c.temperature == "none" {
+        c.regularizer.clone()
+    } else {
+        format!("{}, T {}", c.regularizer, c.temperature)
+    }
+}
+
+/// Writes `report.md`, `results.csv` and the plots into `out`; returns the Markdown.
+pub fn write_report(
+    study: &Study,
+    study_dir: &Path,
+    out: &Path,
+    table: Option<&Table>,
+) -> Result<String> {
+    std::fs::create_dir_all(out.join("beta"))
+        .with_context(|| format!("creating {}", out.display()))?;
+    let mut by_config: BTreeMap<&str, Vec<RunResult>> = BTreeMap::new();
+    for spec in &study.runs {
+        let r = load_run(study_dir, spec, table)
+            .with_context(|| format!("reading run {}", study_dir.join(&spec.dir).display()))?;
+        by_config.entry(spec.config.as_str()).or_default().push(r);
+    }
+    let finished_runs = by_config.values().flatten().filter(|r| r.finished).count();
+    let have_acc = by_config
+        .values()
+        .flatten()
+        .any(|r| r.finished && r.nb201.is_some());
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# Study `{}`\n", study.name);
+    let _ = writeln!(
+        md,
+        "{finished_runs} of {} runs finished ({} configurations × {} seeds). Accuracies are \
+         NAS-Bench-201 top-1 % (200-epoch, mean over the benchmark's seeds) of each run's final \
+         derived cell, as mean ± std (population) over the finished seeds of a configuration.{}\n",
+        study.runs.len(),
+        study.configs.len(),
+        study.seeds.len(),
+        if have_acc {
+            ""
+        } else {
+            " No accuracies: search with BETADARTS_NB201_TABLE set, or pass --table to the report."
+        }
+    );
+    let _ = writeln!(
+        md,
+        "| configuration | regularizer | λ schedule | temperature | seeds done | final arch | {} | skip share | none share | ‖β‖₂ | search time (s) |",
+        COLUMNS.join(" | ")
+    );
+    let _ = writeln!(md, "|{}", "---|".repeat(10 + COLUMNS.len()));
+    let mut csv = String::from("configuration,seed,finished,epochs,arch,");
+    csv += &COLUMNS.join(",");
+    csv += ",skip_share,none_share,mean_beta_norm,search_seconds\n";
+
+    for c in &study.configs {
+        let runs = by_config
+            .get(c.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let done: Vec<&RunResult> = runs.iter().filter(|r| r.finished).collect();
+        let running = runs
+            .iter()
+            .filter(|r| !r.finished && !r.history.is_empty())
+            .count();
+        let archs: Vec<&str> = done
+            .iter()
+            .filter_map(|r| r.last())
+            .map(|r| r.arch.as_str())
+            .collect();
+        let arch = arch_cell(&archs, &done);
+        let accs: Vec<String> = (0..6)
+            .map(|k| {
+                let v: Vec<f64> = done.iter().filter_map(|r| r.nb201.map(|a| a[k])).collect();
+                pm(mean_std(&v), 2)
+            })
+            .collect();
+        let stat = |f: &dyn Fn(&EpochRecord) -> f64| {
+            let v: Vec<f64> = done.iter().filter_map(|r| r.last()).map(f).collect();
+            mean_std(&v)
+        };
+        let seconds: Vec<f64> = done.iter().map(|r| r.seconds).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {}/{}{} | {} | {} | {} | {} | {} | {} |",
+            c.name,
+            c.regularizer,
+            lambda_label(c),
+            c.temperature,
+            done.len(),
+            runs.len(),
+            if running > 0 {
+                format!(" (+{running} started)")
+            } else {
+                String::new()
+            },
+            arch,
+            accs.join(" | "),
+            pm(stat(&|r| r.skip_share), 2),
+            pm(stat(&|r| r.none_share), 2),
+            pm(stat(&|r| r.diagnostics.mean_beta_norm()), 3),
+            pm(mean_std(&seconds), 1),
+        );
+        for r in runs {
+            let last = r.last();
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{},{},{},{},{:.1}",
+                c.name,
+                r.spec.seed,
+                r.finished,
+                r.history.len(),
+                last.map_or(String::new(), |l| format!(
+                    "\"{}\"",
+                    l.arch.replace('"', "'")
+                )),
+                (0..6)
+                    .map(|k| r.nb201.map_or(String::new(), |a| a[k].to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                last.map_or(String::new(), |l| l.skip_share.to_string()),
+                last.map_or(String::new(), |l| l.none_share.to_string()),
+                last.map_or(String::new(), |l| l
+                    .diagnostics
+                    .mean_beta_norm()
+                    .to_string()),
+                r.seconds
+            );
+        }
+    }
+
+    write_plots(study, &by_config, out, have_acc, &mut md)?;
+    write_atomic(&out.join("results.csv"), csv.as_bytes())?;
+    write_atomic(&out.join("report.md"), md.as_bytes())?;
+    Ok(md)
+}
+
+/// The final arch of a configuration: shared by all seeds, or the most common with a count.
+fn arch_cell(archs: &[&str], done: &[&RunResult]) -> String {
+    if archs.is_empty() {
+        return "—".into();
+    }
+    if done
+        .iter()
+        .any(|r| r.last().and_then(|l| l.genotype.as_ref()).is_some())
+    {
+        let distinct = archs
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        return format!("DARTS genotype ({distinct} distinct; genotype.json of each run)");
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in archs {
+        *counts.entry(a).or_default() += 1;
+    }
+    let (top, n) = counts
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(a, n)| (*a, *n))
+        .unwrap_or(("", 0));
+    // A `|` would end the Markdown table cell, even inside backticks.
+    let top = top.replace('|', "\\|");
+    if counts.len() == 1 {
+        format!("`{top}`")
+    } else {
+        format!("{} distinct; `{top}` ×{n}", counts.len())
+    }
+}
+
+/// Mean over the seeds of a per-epoch figure (NaN where no seed reached the epoch).
+fn over_epochs(runs: &[RunResult], f: &dyn Fn(&EpochRecord) -> f64) -> Vec<f64> {
+    let n = runs.iter().map(|r| r.history.len()).max().unwrap_or(0);
+    (0..n)
+        .map(|e| {
+            let v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.history.get(e))
+                .map(f)
+                .collect();
+            mean_std(&v).map_or(f64::NAN, |(m, _)| m)
+        })
+        .collect()
+}
+
+fn write_plots(
+    study: &Study,
+    by_config: &BTreeMap<&str, Vec<RunResult>>,
+    out: &Path,
+    have_acc: bool,
+    md: &mut String,
+) -> Result<()> {
+    let _ = writeln!(md, "\n## Plots\n");
+    let names: Vec<&str> = study.configs.iter().map(|c| c.name.as_str()).collect();
+    let empty = Vec::new();
+    let runs_of = |c: &str| by_config.get(c).unwrap_or(&empty);
+    let norms: Vec<Vec<f64>> = names
+        .iter()
+        .map(|c| over_epochs(runs_of(c), &|r| r.diagnostics.mean_beta_norm()))
+        .collect();
+    let svg = viz::line_chart(
+        "Mean ‖β‖₂ per edge over epochs (mean over seeds)",
+        "‖β‖₂",
+        &names,
+        &norms,
+        auto_range(&norms),
+    );
+    write_atomic(&out.join("beta_norm.svg"), svg.as_bytes())?;
+    let skip: Vec<Vec<f64>> = names
+        .iter()
+        .map(|c| over_epochs(runs_of(c), &|r| r.skip_share))
+        .collect();
+    let svg = viz::line_chart(
+        "Share of skip-connections in the derived cell (mean over seeds)",
+        "skip share",
+        &names,
+        &skip,
+        (0.0, 1.0),
+    );
+    write_atomic(&out.join("skip_share.svg"), svg.as_bytes())?;
+    let _ = writeln!(md, "![‖β‖₂ over epochs](beta_norm.svg)\n");
+    let _ = writeln!(md, "![skip share over epochs](skip_share.svg)\n");
+
+    // Final accuracy per λ schedule: one group per schedule, one bar per regularizer (+T).
+    let mut groups: Vec<String> = Vec::new();
+    let mut series: Vec<String> = Vec::new();
+    for c in &study.configs {
+        for (list, v) in [
+            (&mut groups, lambda_label(c)),
+            (&mut series, series_label(c)),
+        ] {
+            if !list.contains(&v) {
+                list.push(v);
+            }
+        }
+    }
+    let values: Vec<Vec<Option<(f64, f64)>>> = series
+        .iter()
+        .map(|s| {
+            groups
+                .iter()
+                .map(|g| {
+                    let c = study
+                        .configs
+                        .iter()
+                        .find(|c| &series_label(c) == s && &lambda_label(c) == g)?;
+                    let v: Vec<f64> = runs_of(&c.name)
+                        .iter()
+                        .filter(|r| r.finished)
+                        .filter_map(|r| {
+                            if have_acc {
+                                r.nb201.map(|a| a[1])
+                            } else {
+                                r.last().map(|l| l.arch_acc)
+                            }
+                        })
+                        .collect();
+                    mean_std(&v)
+                })
+                .collect()
+        })
+        .collect();
+    let (title, label) = if have_acc {
+        (
+            "Final cell: NAS-Bench-201 CIFAR-10 test accuracy per λ schedule",
+            "CIFAR-10 test %",
+        )
+    } else {
+        (
+            "Supernet accuracy on the arch split at the end, per λ schedule (no NB201 table)",
+            "arch-split accuracy %",
+        )
+    };
+    let g: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let s: Vec<&str> = series.iter().map(String::as_str).collect();
+    let svg = viz::grouped_bars(title, label, &g, &s, &values, (0.0, 100.0));
+    write_atomic(&out.join("accuracy_by_lambda.svg"), svg.as_bytes())?;
+    let _ = writeln!(
+        md,
+        "![final accuracy per λ schedule](accuracy_by_lambda.svg)\n"
+    );
+
+    let _ = writeln!(
+        md,
+        "β = softmax(α/T) per edge over epochs (first seed with a history):\n"
+    );
+    for c in &study.configs {
+        let Some(r) = runs_of(&c.name).iter().find(|r| !r.history.is_empty()) else {
+            continue;
+        };
+        let Some(cfg) = &r.config else { continue };
+        let space = cfg.space();
+        let beta: Vec<_> = r.history.iter().map(|h| h.beta.clone()).collect();
+        let svg = viz::beta_trajectories(
+            &format!("{} (seed {})", c.name, r.spec.seed),
+            &beta,
+            &space.alpha_names(),
+            &space.edge_labels(),
+            &space.op_names(),
+        );
+        let file = format!("beta/{}.svg", c.name);
+        write_atomic(&out.join(&file), svg.as_bytes())?;
+        let _ = writeln!(md, "- [{}]({file})", c.name);
+    }
+    Ok(())
+}
