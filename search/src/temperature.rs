@@ -184,4 +184,22 @@ mod tests {
             assert_eq!(arg, 2);
         }
     }
+
+    #[test]
+    fn network_mixing_weights_follow_the_temperature() {
+        // The β the supernet receives (ArchParams::betas on a device) has the same limits.
+        use crate::arch_params::ArchParams;
+        let device = burn::tensor::Device::flex();
+        let arch = ArchParams::from_values(&[(vec![0.3, -0.2, 0.9, 0.1, 0.0], [1, 5])], &device);
+        let host =
+            |t: f64| -> Vec<f32> { arch.betas(t)[0].clone().into_data().try_to_vec().unwrap() };
+        let cold = host(1e-3);
+        assert!((cold[2] - 1.0).abs() < 1e-6 && cold.iter().sum::<f32>() > 0.999);
+        assert!(host(1e4).iter().all(|&b| (b - 0.2).abs() < 1e-4));
+        let mid = host(0.5);
+        let want = softmax_rows(&[0.3, -0.2, 0.9, 0.1, 0.0], 5, 0.5);
+        for (a, b) in mid.iter().zip(want) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
 }
