@@ -207,7 +207,7 @@ pub fn write_report(
             accs.join(" | "),
             pm(stat(&|r| r.skip_share), 2),
             pm(stat(&|r| r.none_share), 2),
-            pm(stat(&|r| r.diagnostics.mean_beta_norm()), 3),
+            pm(stat(&|r| r.diagnostics.mean_beta_norm()), 4),
             pm(mean_std(&seconds), 1),
         );
         for r in runs {
