@@ -28,7 +28,13 @@ fn add(n: u64) {
 
 /// `conv.forward(x)`, counted: output elements × (C_in / groups) × k_h × k_w.
 pub fn conv_fwd(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let y = conv.forward(x);
+    // Training a depthwise conv: avoid burn's per-group weight gradient (see `depthwise`).
+    let training = x.is_require_grad() || conv.weight.val().is_require_grad();
+    let y = if training && super::is_depthwise(conv) {
+        super::depthwise_forward(conv, x)
+    } else {
+        conv.forward(x)
+    };
     if COUNTER.with(|c| c.get().is_some()) {
         let [_, cin_g, kh, kw] = conv.weight.dims();
         add(y.shape().num_elements() as u64 * (cin_g * kh * kw) as u64);

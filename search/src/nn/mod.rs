@@ -2,6 +2,7 @@
 //! ReLU→Conv→BN unit, parameter counting and global gradient-norm clipping.
 
 mod batch_norm;
+mod depthwise;
 mod frozen;
 mod grad_clip;
 mod madds;
@@ -10,6 +11,7 @@ mod param_count;
 mod relu_conv_bn;
 
 pub use batch_norm::BatchNorm2d;
+pub use depthwise::{depthwise_conv2d, depthwise_forward, is_depthwise};
 pub use frozen::frozen;
 pub use grad_clip::clip_grad_norm;
 pub use madds::{conv_fwd, count_madds, linear_fwd};

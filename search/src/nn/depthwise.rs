@@ -1,0 +1,148 @@
+//! Depthwise convolution (groups = channels) written as a sum of k² shifted copies of the input,
+//! each scaled per channel.
+//!
+//! Why: burn computes the weight gradient of a grouped convolution with one convolution per
+//! group whose "kernel" is a whole feature map (burn-backend's `conv2d_weight_grad_groups`).
+//! The DARTS ops have groups = C (up to 144), and on libtorch/CUDA those per-group convolutions
+//! took a DARTS V2 training step to 8 s at full GPU load. Written this way, every gradient is an
+//! elementwise product and a reduction. Inference (no gradient wanted) keeps the native conv.
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Slice, Tensor};
+
+/// Whether `conv` is depthwise (every group one input and one output channel).
+pub fn is_depthwise(conv: &Conv2d) -> bool {
+    let [c_out, c_in_per_group, _, _] = conv.weight.dims();
+    conv.groups > 1 && c_in_per_group == 1 && c_out == conv.groups && conv.bias.is_none()
+}
+
+/// `conv.forward(x)` for a depthwise, bias-free `conv` with symmetric explicit padding.
+pub fn depthwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let pad = match conv.padding {
+        PaddingConfig2d::Explicit(t, l, b, r) if t == b && l == r => [t, l],
+        PaddingConfig2d::Valid => [0, 0],
+        _ => return conv.forward(x),
+    };
+    depthwise_conv2d(x, conv.weight.val(), conv.stride, pad, conv.dilation)
+}
+
+/// Depthwise convolution of `x` `[N, C, H, W]` with `weight` `[C, 1, kh, kw]`.
+pub fn depthwise_conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+) -> Tensor<4> {
+    let [_, c, h, w] = x.dims();
+    let [_, _, kh, kw] = weight.dims();
+    let out = |size: usize, k: usize, d: usize, p: usize, s: usize| {
+        (size + 2 * p - d * (k - 1) - 1) / s + 1
+    };
+    let ho = out(h, kh, dilation[0], padding[0], stride[0]);
+    let wo = out(w, kw, dilation[1], padding[1], stride[1]);
+    let xp = if padding == [0, 0] {
+        x
+    } else {
+        x.pad(
+            (padding[1], padding[1], padding[0], padding[0]),
+            PadMode::Constant(0.0),
+        )
+    };
+    let mut acc: Option<Tensor<4>> = None;
+    for i in 0..kh {
+        for j in 0..kw {
+            let (r0, c0) = (i * dilation[0], j * dilation[1]);
+            let window = |start: usize, n: usize, s: usize| {
+                Slice::new(
+                    start as isize,
+                    Some((start + (n - 1) * s + 1) as isize),
+                    s as isize,
+                )
+            };
+            let shifted = xp.clone().slice([
+                Slice::full(),
+                Slice::full(),
+                window(r0, ho, stride[0]),
+                window(c0, wo, stride[1]),
+            ]);
+            let tap = weight
+                .clone()
+                .slice([
+                    Slice::full(),
+                    Slice::full(),
+                    Slice::new(i as isize, Some(i as isize + 1), 1),
+                    Slice::new(j as isize, Some(j as isize + 1), 1),
+                ])
+                .reshape([1, c, 1, 1]);
+            let term = shifted * tap;
+            acc = Some(match acc {
+                Some(a) => a + term,
+                None => term,
+            });
+        }
+    }
+    acc.unwrap_or_else(|| unreachable!("a kernel has at least one tap"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::conv;
+    use burn::tensor::{Device, Distribution, Tolerance};
+
+    #[test]
+    fn matches_the_native_grouped_conv_and_its_gradients() {
+        let device = Device::flex().autodiff();
+        // (kernel, stride, padding, dilation) of every DARTS depthwise conv, at odd and even sizes.
+        for (k, s, p, d) in [
+            (3, 1, 1, 1),
+            (3, 2, 1, 1),
+            (5, 1, 2, 1),
+            (5, 2, 2, 1),
+            (3, 1, 2, 2),
+            (3, 2, 2, 2),
+            (5, 1, 4, 2),
+            (5, 2, 4, 2),
+        ] {
+            for size in [7, 8] {
+                let c = 6;
+                let layer = conv(c, c, k, s, p, d, c, &device);
+                assert!(is_depthwise(&layer));
+                let x = Tensor::<4>::random(
+                    [2, c, size, size],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )
+                .require_grad();
+                let native = layer.forward(x.clone());
+                let ours = depthwise_forward(&layer, x.clone());
+                assert_eq!(
+                    native.dims(),
+                    ours.dims(),
+                    "k{k} s{s} p{p} d{d} size {size}"
+                );
+                native
+                    .clone()
+                    .into_data()
+                    .assert_approx_eq::<f32>(&ours.clone().into_data(), Tolerance::absolute(1e-5));
+                // Same upstream gradient through both: input and weight gradients agree.
+                let up =
+                    Tensor::<4>::random(native.dims(), Distribution::Normal(0.0, 1.0), &device);
+                let g1 = (native * up.clone()).sum().backward();
+                let g2 = (ours * up).sum().backward();
+                let w = layer.weight.val();
+                w.grad(&g1).unwrap().into_data().assert_approx_eq::<f32>(
+                    &w.grad(&g2).unwrap().into_data(),
+                    Tolerance::absolute(1e-4),
+                );
+                x.grad(&g1).unwrap().into_data().assert_approx_eq::<f32>(
+                    &x.grad(&g2).unwrap().into_data(),
+                    Tolerance::absolute(1e-5),
+                );
+            }
+        }
+    }
+}
