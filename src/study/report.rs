@@ -327,8 +327,58 @@ fn write_plots(
         (0.0, 1.0),
     );
     write_atomic(&out.join("skip_share.svg"), svg.as_bytes())?;
+    // β entropy relative to uniform (1 = uniform, 0 = one-hot): how decisive the mixture is.
+    let entropy: Vec<Vec<f64>> = names
+        .iter()
+        .map(|c| {
+            over_epochs(runs_of(c), &|r| {
+                let k = r
+                    .beta
+                    .first()
+                    .and_then(|t| t.first())
+                    .map_or(1, Vec::len)
+                    .max(2);
+                r.diagnostics.mean_entropy() / (k as f64).ln()
+            })
+        })
+        .collect();
+    let svg = viz::line_chart(
+        "Mean β entropy per edge / ln K (1 uniform, 0 one-hot; mean over seeds)",
+        "entropy / ln K",
+        &names,
+        &entropy,
+        auto_range(&entropy),
+    );
+    write_atomic(&out.join("entropy.svg"), svg.as_bytes())?;
+    // The regularizer's share of the pull on α: ‖∂(λ·reg)/∂α‖ / (‖∂CE/∂α‖ + ‖∂(λ·reg)/∂α‖).
+    let pull: Vec<Vec<f64>> = names
+        .iter()
+        .map(|c| {
+            over_epochs(runs_of(c), &|r| {
+                let (ce, reg) = (r.diagnostics.alpha_grad_ce, r.diagnostics.alpha_grad_reg);
+                if ce + reg > 0.0 {
+                    reg / (ce + reg)
+                } else {
+                    f64::NAN
+                }
+            })
+        })
+        .collect();
+    let svg = viz::line_chart(
+        "Regularizer's share of the gradient on α (mean over seeds)",
+        "‖∇reg‖ / (‖∇CE‖ + ‖∇reg‖)",
+        &names,
+        &pull,
+        (0.0, 1.0),
+    );
+    write_atomic(&out.join("reg_share.svg"), svg.as_bytes())?;
     let _ = writeln!(md, "![‖β‖₂ over epochs](beta_norm.svg)\n");
+    let _ = writeln!(md, "![β entropy over epochs](entropy.svg)\n");
     let _ = writeln!(md, "![skip share over epochs](skip_share.svg)\n");
+    let _ = writeln!(
+        md,
+        "![regularizer share of the α gradient](reg_share.svg)\n"
+    );
 
     // Final accuracy per λ schedule: one group per schedule, one bar per regularizer (+T).
     let mut groups: Vec<String> = Vec::new();
