@@ -292,6 +292,17 @@ fn over_epochs(runs: &[RunResult], f: &dyn Fn(&EpochRecord) -> f64) -> Vec<f64> 
         .collect()
 }
 
+type Figure = fn(&EpochRecord) -> f64;
+
+/// A per-epoch line chart of the report; `range` None = the data's own.
+struct EpochPlot {
+    file: &'static str,
+    title: &'static str,
+    label: &'static str,
+    figure: Figure,
+    range: Option<(f64, f64)>,
+}
+
 fn write_plots(
     study: &Study,
     by_config: &BTreeMap<&str, Vec<RunResult>>,
@@ -303,82 +314,64 @@ fn write_plots(
     let names: Vec<&str> = study.configs.iter().map(|c| c.name.as_str()).collect();
     let empty = Vec::new();
     let runs_of = |c: &str| by_config.get(c).unwrap_or(&empty);
-    let norms: Vec<Vec<f64>> = names
-        .iter()
-        .map(|c| over_epochs(runs_of(c), &|r| r.diagnostics.mean_beta_norm()))
-        .collect();
-    let svg = viz::line_chart(
-        "Mean ‖β‖₂ per edge over epochs (mean over seeds)",
-        "‖β‖₂",
-        &names,
-        &norms,
-        auto_range(&norms),
-    );
-    write_atomic(&out.join("beta_norm.svg"), svg.as_bytes())?;
-    let skip: Vec<Vec<f64>> = names
-        .iter()
-        .map(|c| over_epochs(runs_of(c), &|r| r.skip_share))
-        .collect();
-    let svg = viz::line_chart(
-        "Share of skip-connections in the derived cell (mean over seeds)",
-        "skip share",
-        &names,
-        &skip,
-        (0.0, 1.0),
-    );
-    write_atomic(&out.join("skip_share.svg"), svg.as_bytes())?;
-    // β entropy relative to uniform (1 = uniform, 0 = one-hot): how decisive the mixture is.
-    let entropy: Vec<Vec<f64>> = names
-        .iter()
-        .map(|c| {
-            over_epochs(runs_of(c), &|r| {
-                let k = r
-                    .beta
-                    .first()
-                    .and_then(|t| t.first())
-                    .map_or(1, Vec::len)
-                    .max(2);
-                r.diagnostics.mean_entropy() / (k as f64).ln()
-            })
-        })
-        .collect();
-    let svg = viz::line_chart(
-        "Mean β entropy per edge / ln K (1 uniform, 0 one-hot; mean over seeds)",
-        "entropy / ln K",
-        &names,
-        &entropy,
-        auto_range(&entropy),
-    );
-    write_atomic(&out.join("entropy.svg"), svg.as_bytes())?;
-    // The regularizer's share of the pull on α: ‖∂(λ·reg)/∂α‖ / (‖∂CE/∂α‖ + ‖∂(λ·reg)/∂α‖).
-    let pull: Vec<Vec<f64>> = names
-        .iter()
-        .map(|c| {
-            over_epochs(runs_of(c), &|r| {
-                let (ce, reg) = (r.diagnostics.alpha_grad_ce, r.diagnostics.alpha_grad_reg);
-                if ce + reg > 0.0 {
-                    reg / (ce + reg)
-                } else {
-                    f64::NAN
-                }
-            })
-        })
-        .collect();
-    let svg = viz::line_chart(
-        "Regularizer's share of the gradient on α (mean over seeds)",
-        "‖∇reg‖ / (‖∇CE‖ + ‖∇reg‖)",
-        &names,
-        &pull,
-        (0.0, 1.0),
-    );
-    write_atomic(&out.join("reg_share.svg"), svg.as_bytes())?;
-    let _ = writeln!(md, "![‖β‖₂ over epochs](beta_norm.svg)\n");
-    let _ = writeln!(md, "![β entropy over epochs](entropy.svg)\n");
-    let _ = writeln!(md, "![skip share over epochs](skip_share.svg)\n");
-    let _ = writeln!(
-        md,
-        "![regularizer share of the α gradient](reg_share.svg)\n"
-    );
+    // Per-epoch figures, one line per configuration (mean over its seeds).
+    let entropy_share: Figure = |r| {
+        let k = r
+            .beta
+            .first()
+            .and_then(|t| t.first())
+            .map_or(2, Vec::len)
+            .max(2);
+        r.diagnostics.mean_entropy() / (k as f64).ln()
+    };
+    let reg_share: Figure = |r| {
+        let (ce, reg) = (r.diagnostics.alpha_grad_ce, r.diagnostics.alpha_grad_reg);
+        if ce + reg > 0.0 {
+            reg / (ce + reg)
+        } else {
+            f64::NAN
+        }
+    };
+    let plots = [
+        EpochPlot {
+            file: "beta_norm.svg",
+            title: "Mean ‖β‖₂ per edge over epochs (mean over seeds)",
+            label: "‖β‖₂",
+            figure: |r| r.diagnostics.mean_beta_norm(),
+            range: None,
+        },
+        EpochPlot {
+            file: "entropy.svg",
+            title: "Mean β entropy per edge / ln K (1 uniform, 0 one-hot; mean over seeds)",
+            label: "entropy / ln K",
+            figure: entropy_share,
+            range: None,
+        },
+        EpochPlot {
+            file: "skip_share.svg",
+            title: "Share of skip-connections in the derived cell (mean over seeds)",
+            label: "skip share",
+            figure: |r| r.skip_share,
+            range: Some((0.0, 1.0)),
+        },
+        EpochPlot {
+            file: "reg_share.svg",
+            title: "Regularizer's share of the gradient on α (mean over seeds)",
+            label: "‖∇(λ·reg)‖ / (‖∇CE‖ + ‖∇(λ·reg)‖)",
+            figure: reg_share,
+            range: Some((0.0, 1.0)),
+        },
+    ];
+    for p in plots {
+        let series: Vec<Vec<f64>> = names
+            .iter()
+            .map(|c| over_epochs(runs_of(c), &p.figure))
+            .collect();
+        let range = p.range.unwrap_or_else(|| auto_range(&series));
+        let svg = viz::line_chart(p.title, p.label, &names, &series, range);
+        write_atomic(&out.join(p.file), svg.as_bytes())?;
+        let _ = writeln!(md, "![{}]({})\n", p.label, p.file);
+    }
 
     // Final accuracy per λ schedule: one group per schedule, one bar per regularizer (+T).
     let mut groups: Vec<String> = Vec::new();
