@@ -51,10 +51,6 @@ impl TemperatureSchedule {
         }
     }
 
-    pub fn is_none(&self) -> bool {
-        *self == TemperatureSchedule::None
-    }
-
     /// Parses `none`, `constant:T`, `exponential:T0:TMIN` (alias `exp`) or `linear:T0:TMIN`.
     pub fn parse(s: &str) -> Result<Self, Error> {
         let bad = |why: &str| {
