@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::commands::bench::BenchArgs;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "betadarts",
@@ -170,52 +172,6 @@ pub struct SearchArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    pub what: BenchWhat,
-}
-
-#[derive(Subcommand, Debug, Clone)]
-pub enum BenchWhat {
-    /// One full search step (α step + weight step) of the NB201 supernet on synthetic data.
-    SearchStep(SearchStepBench),
-    /// One training step (forward with auxiliary head, backward, SGD) of the network of a
-    /// genotype (DARTS V2 by default), on synthetic data.
-    TrainStep(TrainStepBench),
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct SearchStepBench {
-    /// Device: cpu, tch-cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// Initial channels C (the reference supernet: 16).
-    #[arg(long, default_value_t = 16)]
-    pub channels: usize,
-    /// Cells per stage N (reference: 5).
-    #[arg(long, default_value_t = 5)]
-    pub cells: usize,
-    /// Images per α batch and per weight batch.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// Image side.
-    #[arg(long, default_value_t = 32)]
-    pub image_size: usize,
-    /// Classes of the classifier.
-    #[arg(long, default_value_t = 10)]
-    pub classes: usize,
-    /// Timed steps (after the warm-up).
-    #[arg(long, default_value_t = 10)]
-    pub repeats: usize,
-    /// Untimed warm-up steps.
-    #[arg(long, default_value_t = 2)]
-    pub warmup: usize,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Args, Debug, Clone)]
 pub struct GenotypeArgs {
     #[command(subcommand)]
     pub what: GenotypeWhat,
@@ -354,37 +310,6 @@ pub struct TrainArgs {
     /// Stop after this many epochs in this process (resumable).
     #[arg(long)]
     pub stop_after: Option<usize>,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct TrainStepBench {
-    /// Device: cpu, tch-cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// Genotype file [default: DARTS V2, built in].
-    #[arg(long)]
-    pub genotype: Option<PathBuf>,
-    /// Initial channels (paper: 36).
-    #[arg(long, default_value_t = 36)]
-    pub channels: usize,
-    /// Cells (paper: 20).
-    #[arg(long, default_value_t = 20)]
-    pub layers: usize,
-    /// Images per step (paper: 96).
-    #[arg(long, default_value_t = 96)]
-    pub batch_size: usize,
-    /// Image side.
-    #[arg(long, default_value_t = 32)]
-    pub image_size: usize,
-    /// Timed steps (after the warm-up).
-    #[arg(long, default_value_t = 5)]
-    pub repeats: usize,
-    /// Untimed warm-up steps.
-    #[arg(long, default_value_t = 1)]
-    pub warmup: usize,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -14,6 +14,7 @@ pub mod data;
 pub mod decay_strength;
 pub mod device;
 pub mod error;
+pub mod kernels;
 pub mod loss;
 pub mod nb201;
 pub mod nn;

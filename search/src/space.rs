@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::darts::{self, DartsSupernet, Genotype, OpSet};
-use crate::nb201::{self, Nb201Network};
+use crate::nb201::{self, Nb201Supernet};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -171,7 +171,7 @@ pub struct SupernetShape {
 /// The supernet of a space.
 #[derive(Module, Debug)]
 pub enum Supernet {
-    Nb201(Nb201Network),
+    Nb201(Nb201Supernet),
     Darts(DartsSupernet),
 }
 
@@ -184,7 +184,7 @@ impl Supernet {
             classes,
         } = shape;
         match space.kind {
-            SpaceKind::Nb201 => Supernet::Nb201(Nb201Network::supernet(
+            SpaceKind::Nb201 => Supernet::Nb201(Nb201Supernet::new(
                 in_channels,
                 channels,
                 cells,
@@ -208,7 +208,7 @@ impl Supernet {
     /// `[N, C_in, H, W]` → `[N, classes]`
     pub fn forward(&self, x: Tensor<4>, weights: &[Tensor<2>]) -> Tensor<2> {
         match self {
-            Supernet::Nb201(net) => net.forward(x, Some(&weights[0])),
+            Supernet::Nb201(net) => net.forward(x, &weights[0]),
             Supernet::Darts(net) => net.forward(x, weights),
         }
     }

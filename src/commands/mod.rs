@@ -1,6 +1,6 @@
 //! One module per subcommand.
 
-mod bench;
+pub mod bench;
 mod deploy;
 mod export;
 mod genotype;
@@ -13,16 +13,13 @@ pub use search::config_from_args as search_config;
 
 use anyhow::Result;
 
-use crate::cli::{BenchWhat, Cli, Command, GenotypeWhat};
+use crate::cli::{Cli, Command, GenotypeWhat};
 
 pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
     match cli.command {
         Command::Search(args) => search::search(args, quiet),
-        Command::Bench(args) => match args.what {
-            BenchWhat::SearchStep(b) => bench::search_step(b),
-            BenchWhat::TrainStep(b) => bench::train_step(b),
-        },
+        Command::Bench(args) => bench::bench(args),
         Command::Genotype(args) => match args.what {
             GenotypeWhat::Draw { file, out } => genotype::draw(&file, &out),
             GenotypeWhat::Show { file } => genotype::show(&file),

@@ -10,7 +10,7 @@ mod diagnostics;
 mod history;
 mod run;
 
-pub use architect::{Searcher, StepStats, build_optimizers};
+pub use architect::{Searcher, StepReport, StepStats, build_optimizers};
 pub use checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
 pub use config::SearchConfig;
 pub use diagnostics::Diagnostics;

@@ -88,6 +88,10 @@ pub struct RunOutcome {
     pub final_arch: Option<String>,
 }
 
+/// Checkpoint layout version. 2: the NB201 supernet is stored batched by source node (per-edge
+/// NB201 checkpoints of format 1 hold other parameters and cannot be resumed).
+const FORMAT: u32 = 2;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CheckpointHeader {
     format: u32,
@@ -158,6 +162,18 @@ pub fn resume(
                 path: ckpt_path.clone(),
                 message: format!("bad header: {e}"),
             })?;
+        if header.format < FORMAT && config.space == crate::space::SpaceKind::Nb201 {
+            return Err(Error::Checkpoint {
+                path: ckpt_path.clone(),
+                message: format!(
+                    "written by an earlier betadarts (checkpoint format {}, per-edge NB201 \
+                     supernet); this version stores the supernet batched (format {FORMAT}) and \
+                     cannot continue it: resume with the version that wrote it, or start a new \
+                     run (its history.jsonl and α per epoch are kept)",
+                    header.format
+                ),
+            });
+        }
         restore(&mut searcher, &ckpt, &ckpt_path)?;
         if header.strength.is_some() {
             searcher.strength = header.strength;
@@ -233,7 +249,7 @@ fn save(s: &Searcher, path: &Path, epochs_done: usize, rng: Rng) -> Result<()> {
             .map_err(|e| err(format!("serialising {name}: {e:?}")))
     };
     let header = serde_json::to_value(CheckpointHeader {
-        format: 1,
+        format: FORMAT,
         epochs_done,
         rng,
         strength: s.strength.clone(),
@@ -317,7 +333,7 @@ fn drive(
         let (mut train, mut arch) = (Running::default(), Running::default());
         for (step, chunk) in order.chunks(cfg.batch_size).take(steps).enumerate() {
             let arch_idx = sample(&arch_pool, cfg.batch_size, &mut rng);
-            let batch = make_batch(
+            let arch_batch = make_batch(
                 &data.train,
                 &arch_idx,
                 augment,
@@ -326,8 +342,7 @@ fn drive(
                 &data.std,
                 &s.device,
             );
-            arch.add(&s.arch_step(&batch, lambda, temperature));
-            let batch = make_batch(
+            let weight_batch = make_batch(
                 &data.train,
                 chunk,
                 augment,
@@ -339,7 +354,9 @@ fn drive(
             let perturb = cfg
                 .perturb
                 .then(|| (perturb_epsilon(epoch, cfg.epochs), &mut rng));
-            train.add(&s.weight_step(&batch, lr, temperature, perturb));
+            let report = s.step(&arch_batch, &weight_batch, lambda, temperature, lr, perturb);
+            arch.add(&report.arch);
+            train.add(&report.weights);
             observer.step(step + 1, &train, &arch);
         }
         let alphas = s.arch.to_host();

@@ -13,7 +13,7 @@ pub use cell::{MixedOp, Preprocess, SearchCell};
 pub use derive::derive_genotype;
 pub use genotype::{Genotype, STEPS};
 pub use ops::{DartsOp, DilConv, FactorizedReduce, Op, OpSet, PRIMITIVES, SepConv};
-pub use perturb::{perturb_epsilon, random_perturbation};
+pub use perturb::{perturb_epsilon, perturb_on_device, perturbation_noise, random_perturbation};
 pub use supernet::DartsSupernet;
 
 /// Edges per cell: node i (0..4) has i + 2 inputs.

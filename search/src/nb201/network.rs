@@ -116,17 +116,49 @@ impl Nb201Network {
     /// `[N, C_in, H, W]` → `[N, classes]`
     pub fn forward(&self, x: Tensor<4>, weights: Option<&Tensor<2>>) -> Tensor<2> {
         let w = weights.map(slice_weights);
-        let mut x = self.stem_bn.forward(conv_fwd(&self.stem_conv, x)); // [N, C, H, W]
-        for (i, cell) in self.cells.iter().enumerate() {
+        let parts = MacroParts {
+            stem_conv: &self.stem_conv,
+            stem_bn: &self.stem_bn,
+            reductions: &self.reductions,
+            head_bn: &self.head_bn,
+            classifier: &self.classifier,
+            cells_per_stage: self.cells_per_stage,
+        };
+        parts.forward(x, &self.cells, |cell, x| cell.forward(x, w.as_ref()))
+    }
+}
+
+/// The NB201 macro around a list of cells, shared by the per-edge network and the batched
+/// supernet.
+pub(crate) struct MacroParts<'a> {
+    pub stem_conv: &'a Conv2d,
+    pub stem_bn: &'a BatchNorm2d,
+    pub reductions: &'a [ResBlock],
+    pub head_bn: &'a BatchNorm2d,
+    pub classifier: &'a Linear,
+    pub cells_per_stage: usize,
+}
+
+impl MacroParts<'_> {
+    /// # Shapes
+    /// `[N, C_in, H, W]` → `[N, classes]`
+    pub fn forward<C>(
+        &self,
+        x: Tensor<4>,
+        cells: &[C],
+        cell: impl Fn(&C, Tensor<4>) -> Tensor<4>,
+    ) -> Tensor<2> {
+        let mut x = self.stem_bn.forward(conv_fwd(self.stem_conv, x)); // [N, C, H, W]
+        for (i, c) in cells.iter().enumerate() {
             if i > 0 && i % self.cells_per_stage == 0 {
                 x = self.reductions[i / self.cells_per_stage - 1].forward(x); // halves H, W
             }
-            x = cell.forward(x, w.as_ref());
+            x = cell(c, x);
         }
         let x = relu(self.head_bn.forward(x)); // [N, 4C, H/4, W/4]
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dims(&[2, 3]).reshape([n, c]); // [N, 4C]
-        linear_fwd(&self.classifier, pooled)
+        linear_fwd(self.classifier, pooled)
     }
 }
 

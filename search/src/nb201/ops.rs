@@ -2,8 +2,6 @@
 //! avg_pool_3x3 (count_include_pad = False, no BN after the pool).
 
 use burn::module::Module;
-use burn::tensor::module::avg_pool2d;
-use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::nn::ReluConvBn;
@@ -84,13 +82,9 @@ impl Nb201Op {
     }
 }
 
-/// 3×3 average pool, padding 1, padded cells excluded from the mean.
+/// 3×3 average pool, padding 1, padded cells excluded from the mean (the fused kernel).
 pub fn avg_pool_3x3(x: Tensor<4>, stride: usize) -> Tensor<4> {
-    let mut opts = AvgPoolOptions::new([3, 3])
-        .with_stride([stride, stride])
-        .with_padding([1, 1]);
-    opts.count_include_pad = false;
-    avg_pool2d(x, opts)
+    crate::kernels::avg_pool3(x, stride)
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 
 use std::cell::Cell;
 
-use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
+
+use crate::kernels::{self, Geometry};
 
 thread_local! {
     static COUNTER: Cell<Option<u64>> = const { Cell::new(None) };
@@ -28,18 +30,41 @@ fn add(n: u64) {
 
 /// `conv.forward(x)`, counted: output elements × (C_in / groups) × k_h × k_w.
 pub fn conv_fwd(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    // Training a depthwise conv: avoid burn's per-group weight gradient (see `depthwise`).
     let training = x.is_require_grad() || conv.weight.val().is_require_grad();
-    let y = if training && super::is_depthwise(conv) {
-        super::depthwise_forward(conv, x)
-    } else {
-        conv.forward(x)
+    let [_, _, h, w] = x.dims();
+    let y = match fused_geometry(conv).filter(|g| g.out(0, h) > 0 && g.out(1, w) > 0) {
+        // Plain convs: the fused kernel (one op each way, no weight gradient when frozen);
+        // a kernel larger than its input is left to burn.
+        Some(g) => kernels::conv2d(x, conv.weight.val(), g),
+        // Training a depthwise conv: avoid burn's per-group weight gradient (see `depthwise`).
+        None if training && super::is_depthwise(conv) => super::depthwise_forward(conv, x),
+        None => conv.forward(x),
     };
     if COUNTER.with(|c| c.get().is_some()) {
         let [_, cin_g, kh, kw] = conv.weight.dims();
         add(y.shape().num_elements() as u64 * (cin_g * kh * kw) as u64);
     }
     y
+}
+
+/// The geometry of a bias-free, ungrouped conv with symmetric padding (what the fused kernel
+/// takes), or `None`.
+fn fused_geometry(conv: &Conv2d) -> Option<Geometry> {
+    if conv.groups != 1 || conv.bias.is_some() {
+        return None;
+    }
+    let padding = match conv.padding {
+        PaddingConfig2d::Explicit(t, l, b, r) if t == b && l == r => [t, l],
+        PaddingConfig2d::Valid => [0, 0],
+        _ => return None,
+    };
+    let [_, _, kh, kw] = conv.weight.dims();
+    Some(Geometry {
+        kernel: [kh, kw],
+        stride: conv.stride,
+        padding,
+        dilation: conv.dilation,
+    })
 }
 
 /// `linear.forward(x)`, counted: rows × in × out.

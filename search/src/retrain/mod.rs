@@ -21,5 +21,5 @@ pub use network::{EvalNetwork, NetworkKind, Stem};
 pub use summary::{ModelSummary, summarize};
 pub use trainer::{
     BEST_CKPT, LAST_CKPT, LoadedModel, Silent, TrainHeader, TrainObserver, TrainOutcome,
-    TrainRecord, evaluate, load_trained, read_train_history, resume_training, train,
+    TrainRecord, evaluate, load_trained, optimizer, read_train_history, resume_training, train,
 };

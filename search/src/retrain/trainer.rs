@@ -12,7 +12,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{TrainConfig, TrainNet, TrainNetwork};
@@ -124,7 +124,8 @@ pub fn load_trained(path: &Path, device: &Device) -> Result<LoadedModel> {
     Ok(LoadedModel { net, header })
 }
 
-fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+/// The retraining optimizer of `cfg`: SGD with momentum (no dampening) and coupled weight decay.
+pub fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     SgdConfig::new()
         .with_momentum(Some(
             MomentumConfig::new()
@@ -479,11 +480,23 @@ fn drive(
             }
             let mut grads = loss.backward();
             let mut g = GradientsParams::from_module(&mut grads, &state.net);
-            clip_grad_norm(&state.net, &mut g, cfg.grad_clip, None);
+            clip_grad_norm(&state.net, &mut g, cfg.grad_clip, &[]);
             state.net = state.optim.step(lr, state.net.clone(), g);
-            let c = crate::loss::correct(logits.detach(), b.targets);
-            loss_sum += loss.into_scalar::<f32>() as f64 * b.len as f64;
-            correct += c;
+            // The step's one host transfer: loss and correct count together.
+            let hits = logits
+                .detach()
+                .argmax(1)
+                .reshape([b.len])
+                .equal(b.targets)
+                .float()
+                .sum();
+            let v: Vec<f32> = Tensor::cat(vec![loss.detach(), hits], 0)
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec()
+                .unwrap_or_default();
+            loss_sum += v.first().copied().unwrap_or(f32::NAN) as f64 * b.len as f64;
+            correct += v.get(1).copied().unwrap_or(0.0).round() as usize;
             count += b.len;
             obs.step(
                 step + 1,

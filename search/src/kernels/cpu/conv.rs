@@ -1,0 +1,340 @@
+//! 2-D convolution (groups 1) as per-image matrix products over contiguous `[N, C, H, W]`
+//! data: `y[n] = W·cols[n]`, `dW = Σ_n g[n]·cols[n]ᵀ`, `dx[n] = col2im(Wᵀ·g[n])`, where
+//! `cols[n]` is the `[Ci·kh·kw, Ho·Wo]` im2col matrix of image n.
+//!
+//! Each image's columns live in a per-thread scratch buffer (a few hundred KB, cache-sized)
+//! rather than one batch-wide matrix, so nothing large is allocated or zeroed per call; the
+//! products ([`super::gemm`]) write straight into the output.
+
+use rayon::prelude::*;
+
+use super::gemm::{Mat, matmul};
+use super::parallel;
+
+/// Kernel size, stride, padding and dilation of a convolution (symmetric padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+}
+
+impl Geometry {
+    /// Output side along axis `a` for an input side `size` (0 when the kernel does not fit).
+    pub fn out(&self, a: usize, size: usize) -> usize {
+        let span = self.dilation[a] * (self.kernel[a].max(1) - 1) + 1;
+        (size + 2 * self.padding[a])
+            .checked_sub(span)
+            .map_or(0, |v| v / self.stride[a].max(1) + 1)
+    }
+
+    /// 1×1, stride 1, no padding: an image already is its own column matrix.
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+
+    /// For output index `o` and tap `k` along axis `a`: the input index, if inside.
+    fn src(&self, a: usize, o: usize, k: usize, size: usize) -> Option<usize> {
+        let i = (o * self.stride[a] + k * self.dilation[a]) as isize - self.padding[a] as isize;
+        (i >= 0 && (i as usize) < size).then_some(i as usize)
+    }
+
+    /// Output range `[lo, hi)` along axis `a` whose source (tap `k`) lies inside `size`.
+    fn valid(&self, a: usize, k: usize, size: usize, out: usize) -> (usize, usize) {
+        let lo = (0..out)
+            .find(|&o| self.src(a, o, k, size).is_some())
+            .unwrap_or(out);
+        let hi = (lo..out)
+            .rev()
+            .find(|&o| self.src(a, o, k, size).is_some())
+            .map_or(lo, |o| o + 1);
+        (lo, hi)
+    }
+}
+
+/// Sizes of one convolution call.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub n: usize,
+    pub ci: usize,
+    pub h: usize,
+    pub w: usize,
+    pub co: usize,
+}
+
+impl Shape {
+    fn out(&self, g: &Geometry) -> (usize, usize) {
+        (g.out(0, self.h), g.out(1, self.w))
+    }
+    fn k(&self, g: &Geometry) -> usize {
+        self.ci * g.kernel[0] * g.kernel[1]
+    }
+}
+
+/// One image `[ci, h, w]` → its `[ci·kh·kw, ho·wo]` columns, into `cols` (fully written).
+fn im2col(x: &[f32], s: &Shape, g: &Geometry, cols: &mut [f32]) {
+    let (ho, wo) = s.out(g);
+    let [kh, kw] = g.kernel;
+    cols.fill(0.0);
+    for c in 0..s.ci {
+        let plane = &x[c * s.h * s.w..(c + 1) * s.h * s.w];
+        for ky in 0..kh {
+            let (ylo, yhi) = g.valid(0, ky, s.h, ho);
+            for kx in 0..kw {
+                let (xlo, xhi) = g.valid(1, kx, s.w, wo);
+                let r = (c * kh + ky) * kw + kx;
+                let row = &mut cols[r * ho * wo..(r + 1) * ho * wo];
+                let x0 = g.src(1, xlo, kx, s.w).unwrap_or(0);
+                for oy in ylo..yhi {
+                    let Some(sy) = g.src(0, oy, ky, s.h) else {
+                        continue;
+                    };
+                    let src = &plane[sy * s.w..(sy + 1) * s.w];
+                    let dst = &mut row[oy * wo + xlo..oy * wo + xhi];
+                    if g.stride[1] == 1 {
+                        dst.copy_from_slice(&src[x0..x0 + (xhi - xlo)]);
+                    } else {
+                        for (i, d) in dst.iter_mut().enumerate() {
+                            *d = src[x0 + i * g.stride[1]];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Transpose of [`im2col`]: columns summed back into one image `dx` (fully written).
+fn col2im(cols: &[f32], s: &Shape, g: &Geometry, dx: &mut [f32]) {
+    let (ho, wo) = s.out(g);
+    let [kh, kw] = g.kernel;
+    dx.fill(0.0);
+    for c in 0..s.ci {
+        let plane = &mut dx[c * s.h * s.w..(c + 1) * s.h * s.w];
+        for ky in 0..kh {
+            let (ylo, yhi) = g.valid(0, ky, s.h, ho);
+            for kx in 0..kw {
+                let (xlo, xhi) = g.valid(1, kx, s.w, wo);
+                let r = (c * kh + ky) * kw + kx;
+                let row = &cols[r * ho * wo..(r + 1) * ho * wo];
+                let x0 = g.src(1, xlo, kx, s.w).unwrap_or(0);
+                for oy in ylo..yhi {
+                    let Some(sy) = g.src(0, oy, ky, s.h) else {
+                        continue;
+                    };
+                    let dst = &mut plane[sy * s.w..(sy + 1) * s.w];
+                    let src = &row[oy * wo + xlo..oy * wo + xhi];
+                    if g.stride[1] == 1 {
+                        dst[x0..x0 + src.len()]
+                            .iter_mut()
+                            .zip(src)
+                            .for_each(|(d, v)| *d += v);
+                    } else {
+                        for (i, v) in src.iter().enumerate() {
+                            dst[x0 + i * g.stride[1]] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `f(n, piece, scratch)` over the per-image pieces of `out`, with one scratch buffer per
+/// worker; in parallel when the work is large.
+fn per_image<F>(out: &mut [f32], piece: usize, scratch: usize, work: usize, f: F)
+where
+    F: Fn(usize, &mut [f32], &mut Vec<f32>) + Sync + Send,
+{
+    if parallel(work) {
+        out.par_chunks_mut(piece)
+            .enumerate()
+            .for_each_init(|| vec![0.0f32; scratch], |buf, (n, o)| f(n, o, buf));
+    } else {
+        let mut buf = vec![0.0f32; scratch];
+        out.chunks_mut(piece)
+            .enumerate()
+            .for_each(|(n, o)| f(n, o, &mut buf));
+    }
+}
+
+/// Forward: `x [n, ci, h, w]`, `weight [co, ci·kh·kw]` → `[n, co, ho·wo]`.
+pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
+    let (ho, wo) = s.out(g);
+    let (k, p) = (s.k(g), ho * wo);
+    let wm = Mat::new(weight, s.co, k);
+    let mut y = vec![0.0f32; s.n * s.co * p];
+    let scratch = if g.is_pointwise() { 0 } else { k * p };
+    per_image(
+        &mut y,
+        s.co * p,
+        scratch,
+        s.n * s.co * p * k,
+        |n, out, cols| {
+            let img = &x[n * s.ci * s.h * s.w..(n + 1) * s.ci * s.h * s.w];
+            let cols: &[f32] = if g.is_pointwise() {
+                img
+            } else {
+                im2col(img, &s, g, cols);
+                cols
+            };
+            matmul(out, wm, Mat::new(cols, k, p), false);
+        },
+    );
+    y
+}
+
+/// Input gradient: `grad [n, co, ho·wo]` → `[n, ci, h, w]`.
+pub fn conv_backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
+    let (ho, wo) = s.out(g);
+    let (k, p) = (s.k(g), ho * wo);
+    let wt = Mat::new(weight, s.co, k).t(); // [k, co]
+    let mut dx = vec![0.0f32; s.n * s.ci * s.h * s.w];
+    let scratch = if g.is_pointwise() { 0 } else { k * p };
+    per_image(
+        &mut dx,
+        s.ci * s.h * s.w,
+        scratch,
+        s.n * s.co * p * k,
+        |n, out, dcols| {
+            let gn = Mat::new(&grad[n * s.co * p..(n + 1) * s.co * p], s.co, p);
+            if g.is_pointwise() {
+                matmul(out, wt, gn, false);
+            } else {
+                matmul(dcols, wt, gn, false);
+                col2im(dcols, &s, g, out);
+            }
+        },
+    );
+    dx
+}
+
+/// Weight gradient `[co, ci·kh·kw]`: per-worker partial sums over images, then their sum.
+pub fn conv_backward_weight(x: &[f32], grad: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
+    let (ho, wo) = s.out(g);
+    let (k, p) = (s.k(g), ho * wo);
+    let image = |n: usize, acc: &mut [f32], cols: &mut Vec<f32>| {
+        let img = &x[n * s.ci * s.h * s.w..(n + 1) * s.ci * s.h * s.w];
+        let cols: &[f32] = if g.is_pointwise() {
+            img
+        } else {
+            im2col(img, &s, g, cols);
+            cols
+        };
+        let gn = Mat::new(&grad[n * s.co * p..(n + 1) * s.co * p], s.co, p);
+        matmul(acc, gn, Mat::new(cols, k, p).t(), true); // += g[n]·cols[n]ᵀ
+    };
+    let scratch = if g.is_pointwise() { 0 } else { k * p };
+    // A fixed split of the batch, summed in order: the result does not depend on how rayon
+    // schedules the work (runs and resumed runs must be bit-identical).
+    let parts = s.n.min(CHUNKS);
+    let partials = super::map(parts, s.n * s.co * p * k, |c| {
+        let (mut acc, mut cols) = (vec![0.0f32; s.co * k], vec![0.0f32; scratch]);
+        for n in c * s.n / parts..(c + 1) * s.n / parts {
+            image(n, &mut acc, &mut cols);
+        }
+        acc
+    });
+    let mut total = vec![0.0f32; s.co * k];
+    for part in partials {
+        total.iter_mut().zip(&part).for_each(|(t, v)| *t += v);
+    }
+    total
+}
+
+/// Image groups of the weight gradient (enough to keep every core busy).
+const CHUNKS: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct definition of the convolution.
+    fn naive(x: &[f32], wt: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
+        let (ho, wo) = s.out(g);
+        let [kh, kw] = g.kernel;
+        let mut y = vec![0.0f32; s.n * s.co * ho * wo];
+        for n in 0..s.n {
+            for o in 0..s.co {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let mut acc = 0.0;
+                        for c in 0..s.ci {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    if let (Some(iy), Some(ix)) =
+                                        (g.src(0, oy, ky, s.h), g.src(1, ox, kx, s.w))
+                                    {
+                                        acc += x[((n * s.ci + c) * s.h + iy) * s.w + ix]
+                                            * wt[((o * s.ci + c) * kh + ky) * kw + kx];
+                                    }
+                                }
+                            }
+                        }
+                        y[((n * s.co + o) * ho + oy) * wo + ox] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn forward_matches_the_definition_and_gradients_are_its_adjoints() {
+        for (k, st, p, d) in [
+            (3, 1, 1, 1),
+            (3, 2, 1, 1),
+            (1, 1, 0, 1),
+            (1, 2, 0, 1),
+            (5, 1, 2, 1),
+            (3, 1, 2, 2),
+            (5, 2, 4, 2),
+        ] {
+            let g = Geometry {
+                kernel: [k, k],
+                stride: [st, st],
+                padding: [p, p],
+                dilation: [d, d],
+            };
+            for (h, w) in [(5, 5), (6, 4), (7, 8)] {
+                let s = Shape {
+                    n: 2,
+                    ci: 3,
+                    h,
+                    w,
+                    co: 4,
+                };
+                let (ho, wo) = s.out(&g);
+                let x: Vec<f32> = (0..s.n * s.ci * h * w)
+                    .map(|i| ((i * 13) % 17) as f32 * 0.25 - 2.0)
+                    .collect();
+                let wt: Vec<f32> = (0..s.co * s.k(&g))
+                    .map(|i| ((i * 7) % 11) as f32 * 0.1 - 0.5)
+                    .collect();
+                let y = conv_forward(&x, &wt, s, &g);
+                let want = naive(&x, &wt, s, &g);
+                for (a, b) in y.iter().zip(&want) {
+                    assert!((a - b).abs() < 1e-3, "{g:?} {h}x{w}: {a} vs {b}");
+                }
+                // <conv(x), u> = <x, dx(u)> = <W, dW(u)> (the conv is linear in each).
+                let u: Vec<f32> = (0..s.n * s.co * ho * wo)
+                    .map(|i| ((i * 5) % 9) as f32 - 4.0)
+                    .collect();
+                let yu: f64 = y.iter().zip(&u).map(|(a, b)| (a * b) as f64).sum();
+                let dx = conv_backward_input(&u, &wt, s, &g);
+                let xdx: f64 = x.iter().zip(&dx).map(|(a, b)| (a * b) as f64).sum();
+                let dw = conv_backward_weight(&x, &u, s, &g);
+                let wdw: f64 = wt.iter().zip(&dw).map(|(a, b)| (a * b) as f64).sum();
+                assert!(
+                    (yu - xdx).abs() < 1e-2 * yu.abs().max(1.0),
+                    "{g:?} dx: {yu} vs {xdx}"
+                );
+                assert!(
+                    (yu - wdw).abs() < 1e-2 * yu.abs().max(1.0),
+                    "{g:?} dW: {yu} vs {wdw}"
+                );
+            }
+        }
+    }
+}
