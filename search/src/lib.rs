@@ -23,6 +23,8 @@ pub mod retrain;
 pub mod schedule;
 pub mod space;
 pub mod temperature;
+#[cfg(test)]
+mod testing;
 pub mod viz;
 
 pub use betadarts_data::rng;

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::darts::{self, DartsSupernet, Genotype, OpSet};
+use crate::darts::{self, BatchedSupernet, Genotype, OpSet};
 use crate::nb201::{self, Nb201Supernet};
 use crate::{Error, Result};
 
@@ -172,7 +172,7 @@ pub struct SupernetShape {
 #[derive(Module, Debug)]
 pub enum Supernet {
     Nb201(Nb201Supernet),
-    Darts(DartsSupernet),
+    Darts(BatchedSupernet),
 }
 
 impl Supernet {
@@ -191,7 +191,7 @@ impl Supernet {
                 classes,
                 device,
             )),
-            SpaceKind::Darts => Supernet::Darts(DartsSupernet::new(
+            SpaceKind::Darts => Supernet::Darts(BatchedSupernet::new(
                 &space.ops.ops(),
                 in_channels,
                 channels,

@@ -88,8 +88,8 @@ pub struct RunOutcome {
     pub final_arch: Option<String>,
 }
 
-/// Checkpoint layout version. 2: the NB201 supernet is stored batched by source node (per-edge
-/// NB201 checkpoints of format 1 hold other parameters and cannot be resumed).
+/// Checkpoint layout version. 2: the supernets are stored batched by source node (checkpoints
+/// of format 1 hold per-edge parameters and cannot be resumed).
 const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,14 +162,14 @@ pub fn resume(
                 path: ckpt_path.clone(),
                 message: format!("bad header: {e}"),
             })?;
-        if header.format < FORMAT && config.space == crate::space::SpaceKind::Nb201 {
+        if header.format < FORMAT {
             return Err(Error::Checkpoint {
                 path: ckpt_path.clone(),
                 message: format!(
-                    "written by an earlier betadarts (checkpoint format {}, per-edge NB201 \
-                     supernet); this version stores the supernet batched (format {FORMAT}) and \
-                     cannot continue it: resume with the version that wrote it, or start a new \
-                     run (its history.jsonl and α per epoch are kept)",
+                    "written by an earlier betadarts (checkpoint format {}, per-edge supernet); \
+                     this version stores the supernet batched (format {FORMAT}) and cannot \
+                     continue it: resume with the version that wrote it, or start a new run \
+                     (its history.jsonl and α per epoch are kept)",
                     header.format
                 ),
             });

@@ -2,6 +2,8 @@
 //! edges of a cell with two inputs and four intermediate nodes, normal and reduction cells with
 //! their own α, and genotypes (the discrete cells) as data.
 
+mod batched_cell;
+mod batched_supernet;
 mod cell;
 mod derive;
 mod genotype;
@@ -9,6 +11,8 @@ pub mod ops;
 mod perturb;
 mod supernet;
 
+pub use batched_cell::{BatchedCell, SourceOps, StackedConv};
+pub use batched_supernet::BatchedSupernet;
 pub use cell::{MixedOp, Preprocess, SearchCell};
 pub use derive::derive_genotype;
 pub use genotype::{Genotype, STEPS};

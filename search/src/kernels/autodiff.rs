@@ -19,17 +19,28 @@ type AutodiffTensor<B> = FloatTensor<Autodiff<B>>;
 /// Most terms one mix node takes; longer mixes are split into partial sums.
 const MAX_TERMS: usize = 15;
 
+/// Convolution node with parents `[x, weight]`; the state's flag picks the depthwise kernel.
 #[derive(Debug)]
 struct ConvBackward;
 
 impl<B: Backend + FusedGrad> Backward<B, 2> for ConvBackward {
-    type State = (B::FloatTensorPrimitive, B::FloatTensorPrimitive, Geometry);
+    type State = (
+        B::FloatTensorPrimitive,
+        B::FloatTensorPrimitive,
+        Geometry,
+        bool,
+    );
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (x, w, g) = ops.state;
+        let (x, w, g, depthwise) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
         let [px, pw] = ops.parents;
-        let (dx, dw) = B::fused_conv2d_backward(x, w, grad, g, px.is_some(), pw.is_some());
+        let (nx, nw) = (px.is_some(), pw.is_some());
+        let (dx, dw) = if depthwise {
+            B::fused_depthwise_backward(x, w, grad, g, nx, nw)
+        } else {
+            B::fused_conv2d_backward(x, w, grad, g, nx, nw)
+        };
         if let (Some(node), Some(d)) = (px, dx) {
             grads.register::<B>(node.id, d);
         }
@@ -201,6 +212,28 @@ fn mix_node<B: Fused + FusedGrad, C: CheckpointStrategy, const N: usize>(
     }
 }
 
+fn conv_node<B: Fused + FusedGrad, C: CheckpointStrategy>(
+    x: AutodiffTensor<B>,
+    weight: AutodiffTensor<B>,
+    g: Geometry,
+    depthwise: bool,
+) -> AutodiffTensor<B> {
+    let prep = ConvBackward
+        .prepare::<C>([x.node(), weight.node()])
+        .compute_bound()
+        .stateful();
+    let (xp, wp) = (x.into_primitive(), weight.into_primitive());
+    let y = if depthwise {
+        B::fused_depthwise(xp.clone(), wp.clone(), g)
+    } else {
+        B::fused_conv2d(xp.clone(), wp.clone(), g)
+    };
+    match prep {
+        OpsKind::Tracked(prep) => prep.finish((xp, wp, g, depthwise), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    }
+}
+
 /// Calls `$f::<N>` with N = `$n` + 1 for `$n` in 1..=MAX_TERMS.
 macro_rules! by_arity {
     ($n:expr, $f:ident, $($arg:expr),*) => {
@@ -230,16 +263,15 @@ impl<B: Fused + FusedGrad, C: CheckpointStrategy> Fused for Autodiff<B, C> {
         weight: FloatTensor<Self>,
         g: Geometry,
     ) -> FloatTensor<Self> {
-        let prep = ConvBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful();
-        let (xp, wp) = (x.into_primitive(), weight.into_primitive());
-        let y = B::fused_conv2d(xp.clone(), wp.clone(), g);
-        match prep {
-            OpsKind::Tracked(prep) => prep.finish((xp, wp, g), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
+        conv_node::<B, C>(x, weight, g, false)
+    }
+
+    fn fused_depthwise(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        g: Geometry,
+    ) -> FloatTensor<Self> {
+        conv_node::<B, C>(x, weight, g, true)
     }
 
     fn fused_avg_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {

@@ -11,7 +11,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::tensor::{DType, FloatDType, TensorData};
 
 use super::cpu::mix::Term;
-use super::cpu::{conv, mix, norm, pool};
+use super::cpu::{conv, depthwise, mix, norm, pool};
 use super::{Fused, FusedGrad, GammaLayout, Geometry, MixSpec};
 
 /// The tensor's values as a contiguous f32 slice (a copy only when it is a strided view or
@@ -58,7 +58,27 @@ fn conv_shape(x: &FlexTensor, weight: &FlexTensor) -> conv::Shape {
     }
 }
 
+fn depthwise_shape(x: &FlexTensor, weight: &FlexTensor) -> depthwise::Shape {
+    let [n, c, h, w] = nchw(x);
+    let m = weight.shape()[0] / c.max(1);
+    depthwise::Shape { n, c, m, h, w }
+}
+
 impl Fused for Flex {
+    fn fused_depthwise(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        g: Geometry,
+    ) -> FloatTensor<Self> {
+        let s = depthwise_shape(&x, &weight);
+        let y = depthwise::forward(&values(&x), &values(&weight), s, &g);
+        tensor(
+            y,
+            &[s.n, s.m * s.c, g.out(0, s.h), g.out(1, s.w)],
+            x.dtype(),
+        )
+    }
+
     fn fused_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -157,6 +177,28 @@ fn mix_terms<'a>(
 }
 
 impl FusedGrad for Flex {
+    fn fused_depthwise_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        g: Geometry,
+        need_x: bool,
+        need_weight: bool,
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
+        let s = depthwise_shape(&x, &weight);
+        let dtype = x.dtype();
+        let gv = values(&grad);
+        let dweight = need_weight.then(|| {
+            let dw = depthwise::backward_weight(&values(&x), &gv, s, &g);
+            tensor(dw, &weight.shape(), dtype)
+        });
+        let dx = need_x.then(|| {
+            let dx = depthwise::backward_input(&gv, &values(&weight), s, &g);
+            tensor(dx, &[s.n, s.c, s.h, s.w], dtype)
+        });
+        (dx, dweight)
+    }
+
     fn fused_conv2d_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

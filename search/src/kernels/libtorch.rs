@@ -1,6 +1,8 @@
 //! [`Fused`] on burn's libtorch backend: ATen's own kernels (native batch norm, avg-pool and
 //! its backward) and a few views, so that each fused op costs a handful of launches on a GPU
 //! instead of burn's decomposition.
+// burn marks burn-tch deprecated in favour of CubeCL backends; it is still the libtorch path.
+#![allow(deprecated)]
 
 use burn::backend::LibTorch;
 use burn::backend::libtorch::TchTensor;
@@ -12,7 +14,7 @@ use tch::{Kind, Tensor as T};
 use super::{Fused, FusedGrad, GammaLayout, Geometry, MixSpec};
 
 fn options(g: &Geometry) -> ConvOptions<2> {
-    ConvOptions::new(g.stride, g.padding, g.dilation, 1)
+    ConvOptions::new(g.stride, g.padding, g.dilation, g.groups)
 }
 
 fn new(t: T) -> TchTensor {
@@ -43,7 +45,41 @@ fn block(t: &T, offset: usize, c: usize) -> T {
     }
 }
 
+/// The input tiled m times along channels (edge-major), as the depthwise layout reads it.
+fn tiled(x: &T, weight: &T) -> (T, i64) {
+    let co = weight.size()[0];
+    let m = co / x.size()[1].max(1);
+    let xr = if m > 1 {
+        x.repeat([1, m, 1, 1])
+    } else {
+        x.shallow_clone()
+    };
+    (xr, co)
+}
+
+fn depthwise_conv(x: &T, weight: &T, g: &Geometry) -> T {
+    let (xr, co) = tiled(x, weight);
+    let i = |v: [usize; 2]| [v[0] as i64, v[1] as i64];
+    xr.conv2d(
+        weight,
+        None::<&T>,
+        i(g.stride),
+        i(g.padding),
+        i(g.dilation),
+        co,
+    )
+}
+
 impl Fused for LibTorch {
+    // ATen's depthwise kernels (cuDNN on a GPU) on the input tiled per filter.
+    fn fused_depthwise(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        g: Geometry,
+    ) -> FloatTensor<Self> {
+        new(depthwise_conv(&x.tensor, &weight.tensor, &g))
+    }
+
     // cuDNN / oneDNN convolutions through burn-tch, with our graph node on top.
     fn fused_conv2d(
         x: FloatTensor<Self>,
@@ -102,6 +138,32 @@ impl Fused for LibTorch {
 }
 
 impl FusedGrad for LibTorch {
+    // ATen's own depthwise backward kernels, reached through libtorch's autograd on a local
+    // graph (tch binds no convolution_backward): d/d(x, W) of Σ conv(x, W)·grad.
+    fn fused_depthwise_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        g: Geometry,
+        need_x: bool,
+        need_weight: bool,
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
+        let xd = x.tensor.detach().set_requires_grad(need_x);
+        let wd = weight.tensor.detach().set_requires_grad(need_weight);
+        let loss = (depthwise_conv(&xd, &wd, &g) * &grad.tensor).sum(Kind::Float);
+        let inputs: Vec<&T> = [(need_x, &xd), (need_weight, &wd)]
+            .into_iter()
+            .filter_map(|(n, t)| n.then_some(t))
+            .collect();
+        if inputs.is_empty() {
+            return (None, None);
+        }
+        let mut grads = T::run_backward(&[loss], &inputs, false, false).into_iter();
+        let dx = need_x.then(|| grads.next()).flatten().map(new);
+        let dw = need_weight.then(|| grads.next()).flatten().map(new);
+        (dx, dw)
+    }
+
     fn fused_conv2d_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -6,7 +6,8 @@
 //! | [`avg_pool3`] | 3×3 mean, padding 1, padded cells excluded | box filter of grad/count |
 //! | [`batch_norm`] | batch statistics, optional γ/β, γ optionally gathered from mixing weights | two per-channel sums, one pass |
 //! | [`mix`] | `Σ_m w_m·t_m[channel block]` | `w_m·g` per term, `Σ g·t_m` per weight |
-//! | [`conv2d`] | im2col + one batched matrix product | two batched products (+ col2im), dW only when wanted |
+//! | [`conv2d`] | im2col + matrix products per image (and group) | two products (+ col2im), dW only when wanted |
+//! | [`depthwise`] | per tap a shifted row × a scalar; several filters per channel (edge-major) | the same loops transposed; per-filter dot products |
 //!
 //! [`Fused`] (forward) and [`FusedGrad`] (backward) are the table: flex runs them as the
 //! slice kernels of [`cpu`], libtorch as native torch calls, [`autodiff`] records one graph
@@ -58,6 +59,14 @@ pub trait Fused: Backend {
         geometry: Geometry,
     ) -> FloatTensor<Self>;
 
+    /// Depthwise convolution of `[N, C, H, W]` with `[m·C, 1, kh, kw]`: output channel `o`
+    /// filters input channel `o mod C` (m filters per channel, edge-major).
+    fn fused_depthwise(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        geometry: Geometry,
+    ) -> FloatTensor<Self>;
+
     /// 3×3 average pool, padding 1, `count_include_pad = false`, at `stride`.
     fn fused_avg_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self>;
 
@@ -81,6 +90,16 @@ pub trait Fused: Backend {
 pub trait FusedGrad: Backend {
     /// `(dx, dW)` of [`Fused::fused_conv2d`], each only when asked for.
     fn fused_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        geometry: Geometry,
+        need_x: bool,
+        need_weight: bool,
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>);
+
+    /// `(dx, dW)` of [`Fused::fused_depthwise`], each only when asked for.
+    fn fused_depthwise_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
@@ -128,6 +147,15 @@ pub trait FusedGrad: Backend {
 /// `x: [N, Ci, H, W]`, `weight: [Co, Ci, kh, kw]` → `[N, Co, Ho, Wo]`
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, geometry: Geometry) -> Tensor<4> {
     route::conv2d(x, weight, geometry)
+}
+
+/// Depthwise convolution with m filters per input channel (`weight: [m·C, 1, kh, kw]`; output
+/// channel `e·C + c` is filter `e` of channel `c`). `geometry.groups` is ignored.
+///
+/// # Shapes
+/// `x: [N, C, H, W]` → `[N, m·C, Ho, Wo]`
+pub fn depthwise(x: Tensor<4>, weight: Tensor<4>, geometry: Geometry) -> Tensor<4> {
+    route::depthwise(x, weight, geometry)
 }
 
 /// 3×3 average pool, padding 1, padded cells excluded (NB201's and DARTS' `avg_pool_3x3`).

@@ -45,6 +45,17 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
     )
 }
 
+/// Depthwise with m filters per channel: the input repeated m times (edge-major), then
+/// burn's grouped convolution with one group per filter.
+pub fn depthwise(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
+    count();
+    let [_, c, _, _] = x.dims();
+    let m = weight.dims()[0] / c.max(1);
+    let x = if m > 1 { Tensor::cat(vec![x; m], 1) } else { x };
+    let opts = ConvOptions::new(g.stride, g.padding, g.dilation, m * c);
+    burn_conv2d(x, weight, None, opts)
+}
+
 pub fn avg_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {
     count();
     let mut opts = AvgPoolOptions::new([3, 3])

@@ -1,6 +1,8 @@
 //! Sends a fused op to the backend its tensors live on: flex or libtorch, with or without
 //! autodiff (either checkpointing strategy). Tensors of any other backend, or of several
 //! backends at once, take [`super::reference`].
+// burn marks burn-tch deprecated; it is still the libtorch path.
+#![cfg_attr(feature = "tch", allow(deprecated))]
 
 use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
 use burn::backend::tensor::FloatTensor;
@@ -118,6 +120,13 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
     on_backend!(common(first, [&weight]), B => {
         wrap::<B, 4>(B::fused_conv2d(prim::<B, 4>(x), prim::<B, 4>(weight), g))
     }, other => reference::conv2d(x, weight, g))
+}
+
+pub fn depthwise(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
+    let first = route_of(&x);
+    on_backend!(common(first, [&weight]), B => {
+        wrap::<B, 4>(B::fused_depthwise(prim::<B, 4>(x), prim::<B, 4>(weight), g))
+    }, other => reference::depthwise(x, weight, g))
 }
 
 pub fn avg_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {

@@ -219,6 +219,7 @@ fn conv_matches_burn_and_skips_the_weight_gradient_of_frozen_weights() {
         (3, 1, 2, 2, 6),
     ] {
         let g = Geometry {
+            groups: 1,
             kernel: [k, k],
             stride: [s, s],
             padding: [p, p],

@@ -1,14 +1,14 @@
 //! The NB201 search supernet: the macro of [`Nb201Network`] around batched
 //! [`SearchCell`]s, every BN on batch statistics only (a search never evaluates it).
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use super::network::MacroParts;
 use super::{Nb201Network, ResBlock, SearchCell};
-use crate::nn::BatchNorm2d;
+use crate::nn::{BatchNorm2d, draw_now};
 
 #[derive(Module, Debug)]
 pub struct Nb201Supernet {
@@ -19,15 +19,6 @@ pub struct Nb201Supernet {
     pub head_bn: BatchNorm2d,
     pub classifier: Linear,
     pub cells_per_stage: usize,
-}
-
-/// Draws every lazily initialised parameter, in module order.
-struct Initialise;
-
-impl ModuleVisitor for Initialise {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let _ = param.val();
-    }
 }
 
 fn untracked(mut bn: BatchNorm2d) -> BatchNorm2d {
@@ -47,7 +38,7 @@ impl Nb201Supernet {
         device: &Device,
     ) -> Self {
         let net = Nb201Network::supernet(in_channels, channels, n, classes, device);
-        net.visit(&mut Initialise);
+        draw_now(&net);
         Self::from_network(net)
     }
 

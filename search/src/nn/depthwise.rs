@@ -1,16 +1,20 @@
-//! Depthwise convolution (groups = channels) written as a sum of k² shifted copies of the input,
-//! each scaled per channel.
+//! Depthwise convolution (groups = channels): which implementation a conv runs, and the
+//! shifted-product form of earlier versions, kept for `bench depthwise`.
 //!
-//! Why: burn computes the weight gradient of a grouped convolution with one convolution per
-//! group whose "kernel" is a whole feature map (burn-backend's `conv2d_weight_grad_groups`).
-//! The DARTS ops have groups = C (up to 144), and on libtorch/CUDA those per-group convolutions
-//! took a DARTS V2 training step to 8 s at full GPU load. Written this way, every gradient is an
-//! elementwise product and a reduction. Inference (no gradient wanted) keeps the native conv.
+//! burn computes the weight gradient of a grouped convolution with one convolution per group
+//! whose "kernel" is a whole feature map (burn-backend's `conv2d_weight_grad_groups`); the DARTS
+//! ops have groups = C (up to 144), and on libtorch/CUDA those per-group convolutions took a
+//! DARTS V2 training step to 8 s at full GPU load. The shifted-product form (k² shifted copies
+//! of the input, each scaled per channel) makes every gradient an elementwise product and a
+//! reduction, at ~20 operations forward and ~100 backward per conv. Both are now replaced by
+//! the fused kernel ([`crate::kernels::depthwise`]): one operation each way on every backend.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
+
+use crate::kernels::{self, Geometry};
 
 /// Whether `conv` is depthwise (every group one input and one output channel).
 pub fn is_depthwise(conv: &Conv2d) -> bool {
@@ -18,17 +22,31 @@ pub fn is_depthwise(conv: &Conv2d) -> bool {
     conv.groups > 1 && c_in_per_group == 1 && c_out == conv.groups && conv.bias.is_none()
 }
 
-/// `conv.forward(x)` for a depthwise, bias-free `conv` with symmetric explicit padding.
+/// `conv.forward(x)` for a depthwise, bias-free `conv` with symmetric explicit padding, on the
+/// fused kernel (any other depthwise conv runs burn's).
 pub fn depthwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let pad = match conv.padding {
+    let padding = match conv.padding {
         PaddingConfig2d::Explicit(t, l, b, r) if t == b && l == r => [t, l],
         PaddingConfig2d::Valid => [0, 0],
         _ => return conv.forward(x),
     };
-    depthwise_conv2d(x, conv.weight.val(), conv.stride, pad, conv.dilation)
+    let [_, _, kh, kw] = conv.weight.dims();
+    let g = Geometry {
+        kernel: [kh, kw],
+        stride: conv.stride,
+        padding,
+        dilation: conv.dilation,
+        groups: conv.groups,
+    };
+    let [_, _, h, w] = x.dims();
+    if g.out(0, h) == 0 || g.out(1, w) == 0 {
+        return conv.forward(x);
+    }
+    kernels::depthwise(x, conv.weight.val(), g)
 }
 
-/// Depthwise convolution of `x` `[N, C, H, W]` with `weight` `[C, 1, kh, kw]`.
+/// Depthwise convolution of `x` `[N, C, H, W]` with `weight` `[C, 1, kh, kw]` as shifted
+/// products (the form `bench depthwise` compares against).
 pub fn depthwise_conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,
@@ -119,6 +137,12 @@ mod tests {
                 .require_grad();
                 let native = layer.forward(x.clone());
                 let ours = depthwise_forward(&layer, x.clone());
+                let shifted =
+                    depthwise_conv2d(x.clone(), layer.weight.val(), [s, s], [p, p], [d, d]);
+                shifted.into_data().assert_approx_eq::<f32>(
+                    &native.clone().into_data(),
+                    Tolerance::absolute(1e-5),
+                );
                 assert_eq!(
                     native.dims(),
                     ours.dims(),

@@ -30,14 +30,13 @@ fn add(n: u64) {
 
 /// `conv.forward(x)`, counted: output elements × (C_in / groups) × k_h × k_w.
 pub fn conv_fwd(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let training = x.is_require_grad() || conv.weight.val().is_require_grad();
     let [_, _, h, w] = x.dims();
     let y = match fused_geometry(conv).filter(|g| g.out(0, h) > 0 && g.out(1, w) > 0) {
         // Plain convs: the fused kernel (one op each way, no weight gradient when frozen);
         // a kernel larger than its input is left to burn.
         Some(g) => kernels::conv2d(x, conv.weight.val(), g),
-        // Training a depthwise conv: avoid burn's per-group weight gradient (see `depthwise`).
-        None if training && super::is_depthwise(conv) => super::depthwise_forward(conv, x),
+        // Depthwise convs: their own fused kernel (see `depthwise`).
+        None if super::is_depthwise(conv) => super::depthwise_forward(conv, x),
         None => conv.forward(x),
     };
     if COUNTER.with(|c| c.get().is_some()) {
@@ -60,6 +59,7 @@ fn fused_geometry(conv: &Conv2d) -> Option<Geometry> {
     };
     let [_, _, kh, kw] = conv.weight.dims();
     Some(Geometry {
+        groups: 1,
         kernel: [kh, kw],
         stride: conv.stride,
         padding,

@@ -24,6 +24,33 @@ pub enum BenchWhat {
     /// Write an NB201 supernet's weights, α and one batch (safetensors), and what one search
     /// step gives here, for the PyTorch reference to check (`nb201_search.py --check DIR`).
     Dump(DumpBench),
+    /// Forward + both gradients of one depthwise conv in each implementation: the fused
+    /// kernel, burn's grouped conv, and the shifted-product form of earlier versions.
+    Depthwise(DepthwiseBench),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DepthwiseBench {
+    /// Device: cpu, tch-cpu or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 16)]
+    pub channels: usize,
+    #[arg(long, default_value_t = 32)]
+    pub image_size: usize,
+    /// Kernel sizes (DARTS: 3 and 5).
+    #[arg(long, value_delimiter = ',', default_value = "3,5")]
+    pub kernel: Vec<usize>,
+    /// Dilations (DARTS: 1 for sep convs, 2 for dil convs).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub dilation: Vec<usize>,
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod compare;
+mod depthwise;
 mod dump;
 mod reference;
 mod step;
@@ -18,5 +19,6 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         BenchWhat::TrainStep(b) => step::train_step(b),
         BenchWhat::Compare(b) => compare::compare(b),
         BenchWhat::Dump(b) => dump::dump(b),
+        BenchWhat::Depthwise(b) => depthwise::depthwise(b),
     }
 }

@@ -1,6 +1,7 @@
-//! 2-D convolution (groups 1) as per-image matrix products over contiguous `[N, C, H, W]`
-//! data: `y[n] = W·cols[n]`, `dW = Σ_n g[n]·cols[n]ᵀ`, `dx[n] = col2im(Wᵀ·g[n])`, where
-//! `cols[n]` is the `[Ci·kh·kw, Ho·Wo]` im2col matrix of image n.
+//! 2-D convolution as per-image (and per-group) matrix products over contiguous
+//! `[N, C, H, W]` data: `y[n] = W·cols[n]`, `dW = Σ_n g[n]·cols[n]ᵀ`, `dx[n] = col2im(Wᵀ·g[n])`,
+//! where `cols[n]` is the `[Ci·kh·kw, Ho·Wo]` im2col matrix of image n (of one group's
+//! channels, with groups). Depthwise convolutions have their own kernel ([`super::depthwise`]).
 //!
 //! Each image's columns live in a per-thread scratch buffer (a few hundred KB, cache-sized)
 //! rather than one batch-wide matrix, so nothing large is allocated or zeroed per call; the
@@ -11,16 +12,28 @@ use rayon::prelude::*;
 use super::gemm::{Mat, matmul};
 use super::parallel;
 
-/// Kernel size, stride, padding and dilation of a convolution (symmetric padding).
+/// Kernel size, stride, padding (symmetric), dilation and groups of a convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
     pub kernel: [usize; 2],
     pub stride: [usize; 2],
     pub padding: [usize; 2],
     pub dilation: [usize; 2],
+    pub groups: usize,
 }
 
 impl Geometry {
+    /// 1×1, stride 1, no padding, groups 1.
+    pub fn pointwise() -> Self {
+        Geometry {
+            kernel: [1, 1],
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+
     /// Output side along axis `a` for an input side `size` (0 when the kernel does not fit).
     pub fn out(&self, a: usize, size: usize) -> usize {
         let span = self.dilation[a] * (self.kernel[a].max(1) - 1) + 1;
@@ -35,13 +48,13 @@ impl Geometry {
     }
 
     /// For output index `o` and tap `k` along axis `a`: the input index, if inside.
-    fn src(&self, a: usize, o: usize, k: usize, size: usize) -> Option<usize> {
+    pub(crate) fn src(&self, a: usize, o: usize, k: usize, size: usize) -> Option<usize> {
         let i = (o * self.stride[a] + k * self.dilation[a]) as isize - self.padding[a] as isize;
         (i >= 0 && (i as usize) < size).then_some(i as usize)
     }
 
     /// Output range `[lo, hi)` along axis `a` whose source (tap `k`) lies inside `size`.
-    fn valid(&self, a: usize, k: usize, size: usize, out: usize) -> (usize, usize) {
+    pub(crate) fn valid(&self, a: usize, k: usize, size: usize, out: usize) -> (usize, usize) {
         let lo = (0..out)
             .find(|&o| self.src(a, o, k, size).is_some())
             .unwrap_or(out);
@@ -67,8 +80,17 @@ impl Shape {
     fn out(&self, g: &Geometry) -> (usize, usize) {
         (g.out(0, self.h), g.out(1, self.w))
     }
+    /// Rows of one group's column matrix: its input channels × taps.
     fn k(&self, g: &Geometry) -> usize {
-        self.ci * g.kernel[0] * g.kernel[1]
+        self.ci / g.groups.max(1) * g.kernel[0] * g.kernel[1]
+    }
+    /// One group's input channels, as a `Shape` of its own.
+    fn group(&self, g: &Geometry) -> Shape {
+        Shape {
+            ci: self.ci / g.groups.max(1),
+            co: self.co / g.groups.max(1),
+            ..*self
+        }
     }
 }
 
@@ -159,11 +181,10 @@ where
     }
 }
 
-/// Forward: `x [n, ci, h, w]`, `weight [co, ci·kh·kw]` → `[n, co, ho·wo]`.
+/// Forward: `x [n, ci, h, w]`, `weight [co, ci/groups·kh·kw]` → `[n, co, ho·wo]`.
 pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
-    let (k, p) = (s.k(g), ho * wo);
-    let wm = Mat::new(weight, s.co, k);
+    let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
     let mut y = vec![0.0f32; s.n * s.co * p];
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     per_image(
@@ -172,14 +193,22 @@ pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f3
         scratch,
         s.n * s.co * p * k,
         |n, out, cols| {
-            let img = &x[n * s.ci * s.h * s.w..(n + 1) * s.ci * s.h * s.w];
-            let cols: &[f32] = if g.is_pointwise() {
-                img
-            } else {
-                im2col(img, &s, g, cols);
-                cols
-            };
-            matmul(out, wm, Mat::new(cols, k, p), false);
+            for grp in 0..g.groups.max(1) {
+                let img = &x[(n * s.ci + grp * gs.ci) * s.h * s.w..][..gs.ci * s.h * s.w];
+                let cols: &[f32] = if g.is_pointwise() {
+                    img
+                } else {
+                    im2col(img, &gs, g, cols);
+                    cols
+                };
+                let w = Mat::new(&weight[grp * gs.co * k..(grp + 1) * gs.co * k], gs.co, k);
+                matmul(
+                    &mut out[grp * gs.co * p..(grp + 1) * gs.co * p],
+                    w,
+                    Mat::new(cols, k, p),
+                    false,
+                );
+            }
         },
     );
     y
@@ -188,8 +217,7 @@ pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f3
 /// Input gradient: `grad [n, co, ho·wo]` → `[n, ci, h, w]`.
 pub fn conv_backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
-    let (k, p) = (s.k(g), ho * wo);
-    let wt = Mat::new(weight, s.co, k).t(); // [k, co]
+    let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
     let mut dx = vec![0.0f32; s.n * s.ci * s.h * s.w];
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     per_image(
@@ -198,32 +226,40 @@ pub fn conv_backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry)
         scratch,
         s.n * s.co * p * k,
         |n, out, dcols| {
-            let gn = Mat::new(&grad[n * s.co * p..(n + 1) * s.co * p], s.co, p);
-            if g.is_pointwise() {
-                matmul(out, wt, gn, false);
-            } else {
-                matmul(dcols, wt, gn, false);
-                col2im(dcols, &s, g, out);
+            for grp in 0..g.groups.max(1) {
+                let wt = Mat::new(&weight[grp * gs.co * k..(grp + 1) * gs.co * k], gs.co, k).t();
+                let gn = Mat::new(&grad[(n * s.co + grp * gs.co) * p..][..gs.co * p], gs.co, p);
+                let dst = &mut out[grp * gs.ci * s.h * s.w..(grp + 1) * gs.ci * s.h * s.w];
+                if g.is_pointwise() {
+                    matmul(dst, wt, gn, false);
+                } else {
+                    matmul(dcols, wt, gn, false);
+                    col2im(dcols, &gs, g, dst);
+                }
             }
         },
     );
     dx
 }
 
-/// Weight gradient `[co, ci·kh·kw]`: per-worker partial sums over images, then their sum.
+/// Weight gradient `[co, ci/groups·kh·kw]`: partial sums over fixed groups of images, then
+/// their sum.
 pub fn conv_backward_weight(x: &[f32], grad: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
-    let (k, p) = (s.k(g), ho * wo);
+    let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
     let image = |n: usize, acc: &mut [f32], cols: &mut Vec<f32>| {
-        let img = &x[n * s.ci * s.h * s.w..(n + 1) * s.ci * s.h * s.w];
-        let cols: &[f32] = if g.is_pointwise() {
-            img
-        } else {
-            im2col(img, &s, g, cols);
-            cols
-        };
-        let gn = Mat::new(&grad[n * s.co * p..(n + 1) * s.co * p], s.co, p);
-        matmul(acc, gn, Mat::new(cols, k, p).t(), true); // += g[n]·cols[n]ᵀ
+        for grp in 0..g.groups.max(1) {
+            let img = &x[(n * s.ci + grp * gs.ci) * s.h * s.w..][..gs.ci * s.h * s.w];
+            let cols: &[f32] = if g.is_pointwise() {
+                img
+            } else {
+                im2col(img, &gs, g, cols);
+                cols
+            };
+            let gn = Mat::new(&grad[(n * s.co + grp * gs.co) * p..][..gs.co * p], gs.co, p);
+            let dst = &mut acc[grp * gs.co * k..(grp + 1) * gs.co * k];
+            matmul(dst, gn, Mat::new(cols, k, p).t(), true); // += g[n]·cols[n]ᵀ
+        }
     };
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     // A fixed split of the batch, summed in order: the result does not depend on how rayon
@@ -250,24 +286,25 @@ const CHUNKS: usize = 16;
 mod tests {
     use super::*;
 
-    /// Direct definition of the convolution.
+    /// Direct definition of the (grouped) convolution.
     fn naive(x: &[f32], wt: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
         let (ho, wo) = s.out(g);
         let [kh, kw] = g.kernel;
+        let (cig, cog) = (s.ci / g.groups, s.co / g.groups);
         let mut y = vec![0.0f32; s.n * s.co * ho * wo];
         for n in 0..s.n {
             for o in 0..s.co {
                 for oy in 0..ho {
                     for ox in 0..wo {
                         let mut acc = 0.0;
-                        for c in 0..s.ci {
+                        for c in 0..cig {
+                            let ci = o / cog * cig + c;
                             for ky in 0..kh {
                                 for kx in 0..kw {
-                                    if let (Some(iy), Some(ix)) =
-                                        (g.src(0, oy, ky, s.h), g.src(1, ox, kx, s.w))
-                                    {
-                                        acc += x[((n * s.ci + c) * s.h + iy) * s.w + ix]
-                                            * wt[((o * s.ci + c) * kh + ky) * kw + kx];
+                                    let (sy, sx) = (g.src(0, oy, ky, s.h), g.src(1, ox, kx, s.w));
+                                    if let (Some(iy), Some(ix)) = (sy, sx) {
+                                        acc += x[((n * s.ci + ci) * s.h + iy) * s.w + ix]
+                                            * wt[((o * cig + c) * kh + ky) * kw + kx];
                                     }
                                 }
                             }
@@ -291,19 +328,20 @@ mod tests {
             (3, 1, 2, 2),
             (5, 2, 4, 2),
         ] {
-            let g = Geometry {
-                kernel: [k, k],
-                stride: [st, st],
-                padding: [p, p],
-                dilation: [d, d],
-            };
-            for (h, w) in [(5, 5), (6, 4), (7, 8)] {
+            for ((h, w), groups) in [((5, 5), 1), ((6, 4), 2), ((7, 8), 1), ((7, 8), 2)] {
+                let g = Geometry {
+                    groups,
+                    kernel: [k, k],
+                    stride: [st, st],
+                    padding: [p, p],
+                    dilation: [d, d],
+                };
                 let s = Shape {
                     n: 2,
-                    ci: 3,
+                    ci: 4,
                     h,
                     w,
-                    co: 4,
+                    co: 6,
                 };
                 let (ho, wo) = s.out(&g);
                 let x: Vec<f32> = (0..s.n * s.ci * h * w)

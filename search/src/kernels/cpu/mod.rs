@@ -2,6 +2,8 @@
 //! vectorised by the compiler and spread over flex's rayon pool when the work is large.
 
 pub mod conv;
+pub mod depthwise;
+mod depthwise_fast;
 pub mod gemm;
 pub mod mix;
 pub mod norm;

@@ -3,13 +3,14 @@
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::*;
 use crate::kernels::reference::with_reference;
 use crate::loss::cross_entropy;
 use crate::nb201::{Op, edge_index};
 use crate::nn::count_params;
+use crate::testing::{Rng, Worst, redraw, rel};
 
 /// Every float parameter's gradient, in visiting order.
 struct Grads<'a> {
@@ -43,14 +44,6 @@ fn grads_of<M: Module>(m: &M, g: &burn::tensor::Gradients) -> Vec<(String, Vec<f
     v.out
 }
 
-/// ‖a − b‖₂ / max(‖b‖₂, 1e-12): the relative error of a gradient as a whole.
-fn max_rel(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let d: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
-    let n: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
-    (d.sqrt() / n.sqrt().max(1e-12)) as f32
-}
-
 #[test]
 fn has_the_reference_parameter_count() {
     let device = Device::flex();
@@ -73,17 +66,23 @@ fn stacked_kernels_are_the_per_edge_kernels() {
 #[test]
 fn matches_the_per_edge_supernet_in_loss_and_every_gradient() {
     // The per-edge network on the same fused kernels: only the batching differs.
-    compare_with_per_edge(false, 1e-5);
+    compare_with_per_edge(false, 1).check(1e-5);
 }
 
 #[test]
 fn matches_the_per_edge_supernet_on_burns_own_operations() {
-    // Fully independent oracle (burn's pooling and BN): summation orders differ, so the
-    // bound is looser.
-    compare_with_per_edge(true, 1e-4);
+    // Fully independent oracle (burn's pooling, BN and convolution).
+    compare_with_per_edge(true, 1).check(1e-5);
 }
 
-fn compare_with_per_edge(oracle_on_reference: bool, tol: f32) {
+/// Loss and every gradient of the batched supernet against the per-edge one, on weights and
+/// inputs drawn from `seed` alone. Float reassociation moves activations by ~1e-7, and a ReLU
+/// input that close to zero flips its derivative, which moves a small network's gradients by
+/// ~1/√(elements), far above 1e-5: about one draw in thirty does this at these sizes. So the
+/// draws are fixed (the sweep below shows the rest).
+fn compare_with_per_edge(oracle_on_reference: bool, seed: u64) -> Worst {
+    let mut worst = Worst::default();
+    let mut rng = Rng::new(seed);
     let oracle = |f: &mut dyn FnMut()| {
         if oracle_on_reference {
             with_reference(f)
@@ -92,15 +91,10 @@ fn compare_with_per_edge(oracle_on_reference: bool, tol: f32) {
         }
     };
     let device = Device::flex().autodiff();
-    for (c, n, size, batch) in [(4, 1, 8, 3), (3, 2, 8, 2), (8, 1, 4, 4)] {
-        device.seed(c as u64 + 10 * n as u64);
-        let per_edge = Nb201Network::supernet(3, c, n, 10, &device);
+    for (c, n, size, batch) in [(4, 1, 16, 4), (3, 2, 16, 4), (8, 1, 32, 2)] {
+        let per_edge = redraw(Nb201Network::supernet(3, c, n, 10, &device), &mut rng);
         let batched = Nb201Supernet::from_network(per_edge.clone());
-        let x = Tensor::<4>::random(
-            [batch, 3, size, size],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
+        let x = rng.tensor([batch, 3, size, size], 1.0, &device);
         let y = Tensor::<1, Int>::from_data(
             TensorData::from(
                 (0..batch as i64)
@@ -110,8 +104,7 @@ fn compare_with_per_edge(oracle_on_reference: bool, tol: f32) {
             ),
             &device,
         );
-        let alpha =
-            Tensor::<2>::random([6, 5], Distribution::Normal(0.0, 0.5), &device).require_grad();
+        let alpha = rng.tensor([6, 5], 0.5, &device).require_grad();
         let oracle_alpha = alpha.clone().detach().require_grad();
 
         let loss_b = cross_entropy(
@@ -128,10 +121,9 @@ fn compare_with_per_edge(oracle_on_reference: bool, tol: f32) {
             loss_b.clone().into_scalar::<f32>(),
             loss_p.clone().into_scalar::<f32>(),
         );
-        assert!(
-            (lb - lp).abs() < tol,
-            "C={c} N={n} {size}px: loss {lb} vs {lp}"
-        );
+        worst.see((lb - lp).abs(), || {
+            format!("C={c} N={n} {size}px: loss {lb} vs {lp}")
+        });
 
         let gb = loss_b.backward();
         let mut gp = None;
@@ -144,7 +136,9 @@ fn compare_with_per_edge(oracle_on_reference: bool, tol: f32) {
             .into_data()
             .try_to_vec()
             .unwrap();
-        assert!(max_rel(&da, &dp) < tol, "α gradient: {da:?} vs {dp:?}");
+        worst.see(rel(&da, &dp), || {
+            format!("C={c} N={n} {size}px: α gradient")
+        });
 
         // Macro weights (stem, reductions, head, classifier) keep their names in both.
         let mut wb = grads_of(&batched, &gb);
@@ -158,7 +152,7 @@ fn compare_with_per_edge(oracle_on_reference: bool, tol: f32) {
         let (mb, mp) = (macro_of(&wb), macro_of(&wp));
         assert_eq!(mb.len(), mp.len());
         for ((name, a), (_, b)) in mb.iter().zip(&mp) {
-            assert!(max_rel(a, b) < tol, "{name}: {}", max_rel(a, b));
+            worst.see(rel(a, b), || format!("C={c} N={n} {size}px: {name}"));
         }
         // Cell kernels: each stacked gradient is its edges' gradients, stacked.
         wb.retain(|(p, _)| p.starts_with("cells"));
@@ -185,10 +179,27 @@ fn compare_with_per_edge(oracle_on_reference: bool, tol: f32) {
                                 .unwrap()
                         })
                         .collect();
-                    let d = max_rel(&got, &want);
-                    assert!(d < tol, "cell {ci} source {j} {op:?}: {d}");
+                    worst.see(rel(&got, &want), || {
+                        format!("C={c} N={n} {size}px: cell {ci} source {j} {op:?}")
+                    });
                 }
             }
         }
+    }
+    worst
+}
+
+#[test]
+#[ignore = "a sweep over draws: cargo test -p betadarts-search --lib sweep -- --ignored --nocapture"]
+fn sweep_nb201() {
+    for seed in 0..30 {
+        let (a, b) = (
+            compare_with_per_edge(false, seed),
+            compare_with_per_edge(true, seed),
+        );
+        println!(
+            "seed {seed}: same kernels {} ({}) | burn's ops {} ({})",
+            a.0, a.1, b.0, b.1
+        );
     }
 }
