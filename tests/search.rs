@@ -126,6 +126,30 @@ fn resumed_run_matches_an_uninterrupted_one() {
 }
 
 #[test]
+fn a_checkpoint_of_the_per_edge_format_is_refused_and_kept() {
+    use betadarts_search::bilevel::{read_checkpoint, write_checkpoint};
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("part");
+    ok(&args(&tiny(part.to_str().unwrap(), &["--stop-after", "1"])));
+    // What an earlier betadarts wrote: the same file, format 1 (per-edge parameters).
+    let path = part.join("checkpoint.bin");
+    let mut ckpt = read_checkpoint(&path).unwrap();
+    ckpt.header["format"] = 1.into();
+    write_checkpoint(&path, &ckpt).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = fails(&["search", "--resume", part.to_str().unwrap()], 1);
+    assert!(err.contains("checkpoint.bin"), "{err}");
+    assert!(err.contains("checkpoint format 1"), "{err}");
+    assert!(err.contains("start a new run"), "{err}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the checkpoint is left as it was"
+    );
+    assert_eq!(history(&part).len(), 1, "the history is left as it was");
+}
+
+#[test]
 fn search_learns_above_chance() {
     // Guards the weight step actually training the supernet (10 classes: chance is 10%).
     let dir = tempfile::tempdir().unwrap();

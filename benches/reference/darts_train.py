@@ -15,7 +15,10 @@ import common
 import darts_ops
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_GENOTYPE = os.path.join(HERE, "..", "..", "models", "genotypes", "DARTS_V2.json")
+# Beside this script (where `bench compare` writes it), else in the repository.
+DEFAULT_GENOTYPE = os.path.join(HERE, "DARTS_V2.json")
+if not os.path.exists(DEFAULT_GENOTYPE):
+    DEFAULT_GENOTYPE = os.path.join(HERE, "..", "..", "models", "genotypes", "DARTS_V2.json")
 
 
 def build(torch, genotype, C, layers, classes):

@@ -42,6 +42,9 @@ fn libtorch_cpu() -> Result<Device> {
 #[cfg(feature = "tch")]
 #[allow(deprecated)]
 fn libtorch_cuda(index: usize) -> Result<Device> {
+    // Every step has the same shapes, so cuDNN's per-shape algorithm search pays for itself
+    // (the reference DARTS code sets `torch.backends.cudnn.benchmark = True` too).
+    tch::Cuda::cudnn_set_benchmark(true);
     Ok(Device::libtorch_cuda(index))
 }
 

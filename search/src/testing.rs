@@ -70,24 +70,26 @@ impl burn::module::ModuleMapper for Redraw<'_> {
     ) -> burn::module::Param<burn::tensor::Tensor<D>> {
         let t = param.val();
         let values: Vec<f32> = t.clone().into_data().try_to_vec().unwrap();
-        let n = values.len().max(1) as f64;
-        let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-        let var = values
-            .iter()
-            .map(|&v| (v as f64 - mean).powi(2))
-            .sum::<f64>()
-            / n;
-        if var == 0.0 {
+        if values.iter().all(|&v| v == values[0]) {
             return param; // constants (BN's γ = 1, β = 0) stay as initialised
         }
-        let fresh = self.0.tensor(t.dims(), var.sqrt() as f32, &t.device());
+        // He-style spread from the shape alone (not from the first draw, which comes from
+        // burn's shared stream): weights 1/√fan-in, vectors (biases) 0.1.
+        let dims = t.dims();
+        let fan_in: usize = dims[1..].iter().product();
+        let std = if D >= 2 {
+            (1.0 / fan_in.max(1) as f32).sqrt()
+        } else {
+            0.1
+        };
+        let fresh = self.0.tensor(dims, std, &t.device());
         let fresh = fresh.set_require_grad(t.is_require_grad());
         burn::module::Param::initialized(param.id, fresh)
     }
 }
 
-/// `module` with every non-constant float parameter redrawn from `rng`, at the spread it was
-/// initialised with: the same weights whatever other tests draw meanwhile.
+/// `module` with every non-constant float parameter redrawn from `rng` (normal, spread from its
+/// shape): the same weights whatever other tests draw meanwhile.
 pub(crate) fn redraw<M: burn::module::Module>(module: M, rng: &mut Rng) -> M {
     module.map(&mut Redraw(rng))
 }

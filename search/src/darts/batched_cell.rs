@@ -1,9 +1,9 @@
 //! The DARTS search cell organised by source state: the same mathematics as the per-edge
 //! [`SearchCell`] in a few large operations.
 //!
-//! Per source state (the two inputs and nodes 0–2; node 3 feeds nothing): one ReLU; for each
-//! sep/dil conv op, one depthwise conv holding every outgoing edge's filters (m = edges,
-//! edge-major) and one pointwise conv grouped by edge, each stage's BN over the stacked
+//! Per source state (the two inputs and nodes 0–2; node 3 feeds nothing), for each sep/dil
+//! conv op: one depthwise conv holding every outgoing edge's filters (m = edges, edge-major;
+//! the op's leading ReLU fused into it) and one pointwise conv grouped by edge, each stage's BN over the stacked
 //! channels, the last one with the edge's mixing weight as γ (β·BN(z) = BN with γ = β); each
 //! pool once, with one BN (affine-free BNs of the same input agree); the skip shared at
 //! stride 1, a FactorizedReduce per edge at stride 2. Per node one [`kernels::mix`] of its
@@ -11,7 +11,6 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 
@@ -85,6 +84,7 @@ fn geometry(op: Op, stride: usize) -> Geometry {
         padding: [pad, pad],
         dilation: [dil, dil],
         groups: 1,
+        relu_input: false,
     }
 }
 
@@ -213,7 +213,6 @@ impl BatchedCell {
             Some((betas.clone(), GammaLayout::Blocks(idx)))
         };
         let bn = |t: Tensor<4>, g| kernels::batch_norm(t, g, None, 1e-5).output;
-        let r = relu(x.clone());
         let mut convs = src.convs.iter();
         let mut out = Vec::new();
         for (col, &op) in ops.iter().enumerate() {
@@ -235,15 +234,18 @@ impl BatchedCell {
                 }
                 conv => {
                     let Some(blocks) = convs.next() else { continue };
-                    let mut h = r.clone();
+                    // Every block starts with a ReLU, fused into its depthwise kernel (no
+                    // ReLU tensor per source: each op's kernel applies it while reading x).
+                    let mut h = x.clone();
                     for (b, block) in blocks.iter().enumerate() {
-                        if b > 0 {
-                            h = relu(h);
-                        }
-                        let g = geometry(conv, if b == 0 { stride } else { 1 });
+                        let g = Geometry {
+                            relu_input: true,
+                            ..geometry(conv, if b == 0 { stride } else { 1 })
+                        };
                         h = kernels::depthwise(h, block.depthwise.val(), g);
                         let pw = Geometry {
                             groups: edges,
+                            relu_input: false,
                             ..Geometry::pointwise()
                         };
                         h = kernels::conv2d(h, block.pointwise.val(), pw);

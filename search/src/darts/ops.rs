@@ -10,7 +10,7 @@ use burn::tensor::ops::{MaxPoolOptions, PadMode};
 use burn::tensor::{Device, Tensor, s};
 
 use crate::nb201::ops::avg_pool_3x3;
-use crate::nn::{BatchNorm2d, conv, conv_fwd};
+use crate::nn::{BatchNorm2d, conv, conv_fwd, relu_conv_fwd};
 use crate::{Error, Result};
 
 /// The original DARTS primitives, in α column order.
@@ -125,10 +125,8 @@ impl DilConv {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(conv_fwd(
-            &self.pointwise,
-            conv_fwd(&self.depthwise, relu(x)),
-        ))
+        self.bn
+            .forward(conv_fwd(&self.pointwise, relu_conv_fwd(&self.depthwise, x)))
     }
 }
 

@@ -193,7 +193,7 @@ impl FusedGrad for Flex {
             tensor(dw, &weight.shape(), dtype)
         });
         let dx = need_x.then(|| {
-            let dx = depthwise::backward_input(&gv, &values(&weight), s, &g);
+            let dx = depthwise::backward_input(&values(&x), &gv, &values(&weight), s, &g);
             tensor(dx, &[s.n, s.c, s.h, s.w], dtype)
         });
         (dx, dweight)

@@ -58,6 +58,13 @@ fn tiled(x: &T, weight: &T) -> (T, i64) {
 }
 
 fn depthwise_conv(x: &T, weight: &T, g: &Geometry) -> T {
+    let relu;
+    let x = if g.relu_input {
+        relu = x.relu();
+        &relu
+    } else {
+        x
+    };
     let (xr, co) = tiled(x, weight);
     let i = |v: [usize; 2]| [v[0] as i64, v[1] as i64];
     xr.conv2d(

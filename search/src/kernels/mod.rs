@@ -146,11 +146,20 @@ pub trait FusedGrad: Backend {
 /// # Shapes
 /// `x: [N, Ci, H, W]`, `weight: [Co, Ci, kh, kw]` → `[N, Co, Ho, Wo]`
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, geometry: Geometry) -> Tensor<4> {
+    // The ReLU is fused into the depthwise kernels only; here it is its own operation.
+    if geometry.relu_input {
+        let g = Geometry {
+            relu_input: false,
+            ..geometry
+        };
+        return route::conv2d(burn::tensor::activation::relu(x), weight, g);
+    }
     route::conv2d(x, weight, geometry)
 }
 
 /// Depthwise convolution with m filters per input channel (`weight: [m·C, 1, kh, kw]`; output
-/// channel `e·C + c` is filter `e` of channel `c`). `geometry.groups` is ignored.
+/// channel `e·C + c` is filter `e` of channel `c`), of `relu(x)` when `geometry.relu_input`
+/// (fused). `geometry.groups` is ignored.
 ///
 /// # Shapes
 /// `x: [N, C, H, W]` → `[N, m·C, Ho, Wo]`

@@ -37,6 +37,7 @@ fn count() {
 
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
     count();
+    debug_assert!(!g.relu_input, "kernels::conv2d applies the ReLU itself");
     burn_conv2d(
         x,
         weight,
@@ -49,6 +50,11 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
 /// burn's grouped convolution with one group per filter.
 pub fn depthwise(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
     count();
+    let x = if g.relu_input {
+        burn::tensor::activation::relu(x)
+    } else {
+        x
+    };
     let [_, c, _, _] = x.dims();
     let m = weight.dims()[0] / c.max(1);
     let x = if m > 1 { Tensor::cat(vec![x; m], 1) } else { x };

@@ -220,6 +220,7 @@ fn conv_matches_burn_and_skips_the_weight_gradient_of_frozen_weights() {
     ] {
         let g = Geometry {
             groups: 1,
+            relu_input: false,
             kernel: [k, k],
             stride: [s, s],
             padding: [p, p],

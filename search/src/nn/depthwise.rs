@@ -11,6 +11,7 @@
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
 
@@ -22,13 +23,15 @@ pub fn is_depthwise(conv: &Conv2d) -> bool {
     conv.groups > 1 && c_in_per_group == 1 && c_out == conv.groups && conv.bias.is_none()
 }
 
-/// `conv.forward(x)` for a depthwise, bias-free `conv` with symmetric explicit padding, on the
-/// fused kernel (any other depthwise conv runs burn's).
-pub fn depthwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+/// `conv.forward(x)` (or `conv.forward(relu(x))` with `relu_input`, the ReLU fused) for a
+/// depthwise, bias-free `conv` with symmetric explicit padding, on the fused kernel (any other
+/// depthwise conv runs burn's).
+pub fn depthwise_forward(conv: &Conv2d, x: Tensor<4>, relu_input: bool) -> Tensor<4> {
+    let burns = |x: Tensor<4>| conv.forward(if relu_input { relu(x) } else { x });
     let padding = match conv.padding {
         PaddingConfig2d::Explicit(t, l, b, r) if t == b && l == r => [t, l],
         PaddingConfig2d::Valid => [0, 0],
-        _ => return conv.forward(x),
+        _ => return burns(x),
     };
     let [_, _, kh, kw] = conv.weight.dims();
     let g = Geometry {
@@ -37,10 +40,11 @@ pub fn depthwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         padding,
         dilation: conv.dilation,
         groups: conv.groups,
+        relu_input,
     };
     let [_, _, h, w] = x.dims();
     if g.out(0, h) == 0 || g.out(1, w) == 0 {
-        return conv.forward(x);
+        return burns(x);
     }
     kernels::depthwise(x, conv.weight.val(), g)
 }
@@ -125,7 +129,7 @@ mod tests {
             (5, 1, 4, 2),
             (5, 2, 4, 2),
         ] {
-            for size in [7, 8] {
+            for (size, relu_input) in [(7, false), (8, false), (7, true), (8, true)] {
                 let c = 6;
                 let layer = conv(c, c, k, s, p, d, c, &device);
                 assert!(is_depthwise(&layer));
@@ -135,10 +139,15 @@ mod tests {
                     &device,
                 )
                 .require_grad();
-                let native = layer.forward(x.clone());
-                let ours = depthwise_forward(&layer, x.clone());
-                let shifted =
-                    depthwise_conv2d(x.clone(), layer.weight.val(), [s, s], [p, p], [d, d]);
+                // With the ReLU fused, against burn's ReLU then burn's grouped conv.
+                let input = if relu_input {
+                    relu(x.clone())
+                } else {
+                    x.clone()
+                };
+                let native = layer.forward(input.clone());
+                let ours = depthwise_forward(&layer, x.clone(), relu_input);
+                let shifted = depthwise_conv2d(input, layer.weight.val(), [s, s], [p, p], [d, d]);
                 shifted.into_data().assert_approx_eq::<f32>(
                     &native.clone().into_data(),
                     Tolerance::absolute(1e-5),

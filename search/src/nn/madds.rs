@@ -30,13 +30,27 @@ fn add(n: u64) {
 
 /// `conv.forward(x)`, counted: output elements × (C_in / groups) × k_h × k_w.
 pub fn conv_fwd(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    conv_fwd_of(conv, x, false)
+}
+
+/// `conv_fwd(conv, relu(x))`, the ReLU fused into the kernel when `conv` is depthwise (no ReLU
+/// tensor made or kept: DARTS' sep/dil convs).
+pub fn relu_conv_fwd(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    if super::is_depthwise(conv) {
+        conv_fwd_of(conv, x, true)
+    } else {
+        conv_fwd_of(conv, burn::tensor::activation::relu(x), false)
+    }
+}
+
+fn conv_fwd_of(conv: &Conv2d, x: Tensor<4>, relu_input: bool) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     let y = match fused_geometry(conv).filter(|g| g.out(0, h) > 0 && g.out(1, w) > 0) {
         // Plain convs: the fused kernel (one op each way, no weight gradient when frozen);
         // a kernel larger than its input is left to burn.
         Some(g) => kernels::conv2d(x, conv.weight.val(), g),
         // Depthwise convs: their own fused kernel (see `depthwise`).
-        None if super::is_depthwise(conv) => super::depthwise_forward(conv, x),
+        None if super::is_depthwise(conv) => super::depthwise_forward(conv, x, relu_input),
         None => conv.forward(x),
     };
     if COUNTER.with(|c| c.get().is_some()) {
@@ -60,6 +74,7 @@ fn fused_geometry(conv: &Conv2d) -> Option<Geometry> {
     let [_, _, kh, kw] = conv.weight.dims();
     Some(Geometry {
         groups: 1,
+        relu_input: false,
         kernel: [kh, kw],
         stride: conv.stride,
         padding,

@@ -16,7 +16,7 @@ pub use depthwise::{depthwise_conv2d, depthwise_forward, is_depthwise};
 pub use frozen::frozen;
 pub use grad_clip::clip_grad_norm;
 pub use lazy_init::draw_now;
-pub use madds::{conv_fwd, count_madds, linear_fwd};
+pub use madds::{conv_fwd, count_madds, linear_fwd, relu_conv_fwd};
 pub use mixing::{EdgeWeights, slice_weights};
 pub use param_count::count_params;
 pub use relu_conv_bn::{ReluConvBn, conv};

@@ -12,7 +12,9 @@ pub fn drop_path(x: Tensor<4>, drop_prob: f64) -> Tensor<4> {
     let keep = 1.0 - drop_prob;
     let n = x.dims()[0];
     let mask = Tensor::<4>::random([n, 1, 1, 1], Distribution::Bernoulli(keep), &x.device());
-    x * mask / keep
+    // Scale the [N,1,1,1] mask, not the activation: one full-size op forward and one backward
+    // (the gradient arriving here is often a strided slice of a concat's).
+    x * (mask / keep)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub fn depthwise(b: DepthwiseBench) -> Result<()> {
                 padding: [p, p],
                 dilation: [d, d],
                 groups: c,
+                relu_input: false,
             };
             let x = Tensor::<4>::random(
                 [b.batch_size, c, b.image_size, b.image_size],

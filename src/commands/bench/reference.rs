@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const SCRIPTS: [(&str, &str); 5] = [
+const SCRIPTS: [(&str, &str); 6] = [
     (
         "common.py",
         include_str!("../../../benches/reference/common.py"),
@@ -26,6 +26,11 @@ const SCRIPTS: [(&str, &str); 5] = [
     (
         "darts_train.py",
         include_str!("../../../benches/reference/darts_train.py"),
+    ),
+    // darts_train.py's default genotype, beside it.
+    (
+        "DARTS_V2.json",
+        include_str!("../../../models/genotypes/DARTS_V2.json"),
     ),
 ];
 

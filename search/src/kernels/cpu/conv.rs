@@ -20,6 +20,9 @@ pub struct Geometry {
     pub padding: [usize; 2],
     pub dilation: [usize; 2],
     pub groups: usize,
+    /// Convolve `relu(x)` instead of `x` (DARTS' sep/dil convs start with a ReLU): fused, no
+    /// ReLU tensor is made or kept, and the input gradient is masked by `x > 0`.
+    pub relu_input: bool,
 }
 
 impl Geometry {
@@ -31,6 +34,7 @@ impl Geometry {
             padding: [0, 0],
             dilation: [1, 1],
             groups: 1,
+            relu_input: false,
         }
     }
 
@@ -185,7 +189,7 @@ where
 pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
     let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
-    let mut y = vec![0.0f32; s.n * s.co * p];
+    let mut y = super::zeroed(s.n * s.co * p);
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     per_image(
         &mut y,
@@ -218,7 +222,7 @@ pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f3
 pub fn conv_backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
     let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
-    let mut dx = vec![0.0f32; s.n * s.ci * s.h * s.w];
+    let mut dx = super::zeroed(s.n * s.ci * s.h * s.w);
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     per_image(
         &mut dx,
@@ -331,6 +335,7 @@ mod tests {
             for ((h, w), groups) in [((5, 5), 1), ((6, 4), 2), ((7, 8), 1), ((7, 8), 2)] {
                 let g = Geometry {
                     groups,
+                    relu_input: false,
                     kernel: [k, k],
                     stride: [st, st],
                     padding: [p, p],

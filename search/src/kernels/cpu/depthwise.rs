@@ -54,16 +54,31 @@ fn taps(g: &Geometry, h: usize, w: usize) -> Vec<Tap> {
     v
 }
 
+/// `plane`, or `relu(plane)` (copied) when the geometry asks for the ReLU first.
+fn input_plane<'a>(plane: &'a [f32], g: &Geometry, owned: &'a mut Vec<f32>) -> &'a [f32] {
+    if !g.relu_input {
+        return plane;
+    }
+    owned.clear();
+    owned.extend(plane.iter().map(|v| v.max(0.0)));
+    owned
+}
+
 /// Forward: `x [n, c, h, w]`, `weight [m·c, kh·kw]` → `[n, m·c, ho, wo]`.
 pub fn forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = (g.out(0, s.h), g.out(1, s.w));
     let kk = g.kernel[0] * g.kernel[1];
     let taps = taps(g, s.h, s.w);
     let co = s.m * s.c;
-    let mut y = vec![0.0f32; s.n * co * ho * wo];
+    let mut y = super::zeroed(s.n * co * ho * wo);
     rows_mut(&mut y, ho * wo, |p, out| {
         let (n, o) = (p / co, p % co);
-        let plane = &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w];
+        let mut owned = Vec::new();
+        let plane = input_plane(
+            &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w],
+            g,
+            &mut owned,
+        );
         let wt = &weight[o * kk..(o + 1) * kk];
         if fast::applies(g) {
             let mut pad = Padded::new(s.h, s.w, g.padding[0], g.padding[1]);
@@ -90,13 +105,14 @@ pub fn forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     y
 }
 
-/// Input gradient: `grad [n, m·c, ho, wo]` → `[n, c, h, w]` (sums the m filters of a channel).
-pub fn backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
+/// Input gradient: `grad [n, m·c, ho, wo]` → `[n, c, h, w]` (sums the m filters of a channel;
+/// with `relu_input`, masked by `x > 0`, which is why it takes `x`).
+pub fn backward_input(x: &[f32], grad: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = (g.out(0, s.h), g.out(1, s.w));
     let kk = g.kernel[0] * g.kernel[1];
     let taps = taps(g, s.h, s.w);
     let co = s.m * s.c;
-    let mut dx = vec![0.0f32; s.n * s.c * s.h * s.w];
+    let mut dx = super::zeroed(s.n * s.c * s.h * s.w);
     rows_mut(&mut dx, s.h * s.w, |p, plane| {
         let (n, c) = (p / s.c, p % s.c);
         let mut pad = fast::applies(g).then(|| Padded::new(ho, wo, g.padding[0], g.padding[1]));
@@ -126,6 +142,14 @@ pub fn backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> V
                 }
             }
         }
+        if g.relu_input {
+            let xp = &x[p * s.h * s.w..][..s.h * s.w];
+            plane.iter_mut().zip(xp).for_each(|(d, v)| {
+                if *v <= 0.0 {
+                    *d = 0.0;
+                }
+            });
+        }
     });
     dx
 }
@@ -145,8 +169,13 @@ pub fn backward_weight(x: &[f32], grad: &[f32], s: Shape, g: &Geometry) -> Vec<f
                 Padded::new(ho, wo, 0, 0),
             )
         });
+        let mut owned = Vec::new();
         for n in 0..s.n {
-            let plane = &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w];
+            let plane = input_plane(
+                &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w],
+                g,
+                &mut owned,
+            );
             let gp = &grad[(n * co + o) * ho * wo..][..ho * wo];
             if let Some((px, pg)) = bufs.as_mut() {
                 px.fill(plane);
@@ -223,48 +252,63 @@ mod tests {
             (5, 1, 4, 2),
             (5, 2, 4, 2),
         ] {
-            let g = Geometry {
-                kernel: [k, k],
-                stride: [st, st],
-                padding: [p, p],
-                dilation: [d, d],
-                groups: 1,
-            };
-            for (h, w, m) in [(7, 7, 1), (8, 6, 3)] {
-                let s = Shape {
-                    n: 2,
-                    c: 3,
-                    m,
-                    h,
-                    w,
+            for relu_input in [false, true] {
+                let g = Geometry {
+                    kernel: [k, k],
+                    stride: [st, st],
+                    padding: [p, p],
+                    dilation: [d, d],
+                    groups: 1,
+                    relu_input,
                 };
-                let (ho, wo) = (g.out(0, h), g.out(1, w));
-                let x: Vec<f32> = (0..s.n * s.c * h * w)
-                    .map(|i| ((i * 13) % 17) as f32 * 0.25 - 2.0)
-                    .collect();
-                let wt: Vec<f32> = (0..m * s.c * k * k)
-                    .map(|i| ((i * 7) % 11) as f32 * 0.1 - 0.5)
-                    .collect();
-                let y = forward(&x, &wt, s, &g);
-                for (a, b) in y.iter().zip(&naive(&x, &wt, s, &g)) {
-                    assert!((a - b).abs() < 1e-4, "{g:?} {h}x{w} m{m}: {a} vs {b}");
+                for (h, w, m) in [(7, 7, 1), (8, 6, 3)] {
+                    let s = Shape {
+                        n: 2,
+                        c: 3,
+                        m,
+                        h,
+                        w,
+                    };
+                    let (ho, wo) = (g.out(0, h), g.out(1, w));
+                    let x: Vec<f32> = (0..s.n * s.c * h * w)
+                        .map(|i| ((i * 13) % 17) as f32 * 0.25 - 2.0)
+                        .collect();
+                    let wt: Vec<f32> = (0..m * s.c * k * k)
+                        .map(|i| ((i * 7) % 11) as f32 * 0.1 - 0.5)
+                        .collect();
+                    let y = forward(&x, &wt, s, &g);
+                    // With the ReLU fused, the definition applied to relu(x); ⟨x, dx⟩ = ⟨y, u⟩
+                    // still holds, as the mask makes ⟨x, mask·Dᵀu⟩ = ⟨relu(x), Dᵀu⟩.
+                    let xr: Vec<f32> = x
+                        .iter()
+                        .map(|v| if relu_input { v.max(0.0) } else { *v })
+                        .collect();
+                    for (a, b) in y.iter().zip(&naive(&xr, &wt, s, &g)) {
+                        assert!((a - b).abs() < 1e-4, "{g:?} {h}x{w} m{m}: {a} vs {b}");
+                    }
+                    let u: Vec<f32> = (0..s.n * m * s.c * ho * wo)
+                        .map(|i| ((i * 5) % 9) as f32 - 4.0)
+                        .collect();
+                    let yu: f64 = y.iter().zip(&u).map(|(a, b)| (a * b) as f64).sum();
+                    let dx = backward_input(&x, &u, &wt, s, &g);
+                    let xdx: f64 = x.iter().zip(&dx).map(|(a, b)| (a * b) as f64).sum();
+                    let dw = backward_weight(&x, &u, s, &g);
+                    let wdw: f64 = wt.iter().zip(&dw).map(|(a, b)| (a * b) as f64).sum();
+                    assert!(
+                        (yu - xdx).abs() < 1e-3 * yu.abs().max(1.0),
+                        "{g:?} dx: {yu} vs {xdx}"
+                    );
+                    assert!(
+                        (yu - wdw).abs() < 1e-3 * yu.abs().max(1.0),
+                        "{g:?} dW: {yu} vs {wdw}"
+                    );
+                    if relu_input {
+                        assert!(
+                            x.iter().zip(&dx).all(|(v, d)| *v > 0.0 || *d == 0.0),
+                            "{g:?} mask"
+                        );
+                    }
                 }
-                let u: Vec<f32> = (0..s.n * m * s.c * ho * wo)
-                    .map(|i| ((i * 5) % 9) as f32 - 4.0)
-                    .collect();
-                let yu: f64 = y.iter().zip(&u).map(|(a, b)| (a * b) as f64).sum();
-                let dx = backward_input(&u, &wt, s, &g);
-                let xdx: f64 = x.iter().zip(&dx).map(|(a, b)| (a * b) as f64).sum();
-                let dw = backward_weight(&x, &u, s, &g);
-                let wdw: f64 = wt.iter().zip(&dw).map(|(a, b)| (a * b) as f64).sum();
-                assert!(
-                    (yu - xdx).abs() < 1e-3 * yu.abs().max(1.0),
-                    "{g:?} dx: {yu} vs {xdx}"
-                );
-                assert!(
-                    (yu - wdw).abs() < 1e-3 * yu.abs().max(1.0),
-                    "{g:?} dW: {yu} vs {wdw}"
-                );
             }
         }
     }

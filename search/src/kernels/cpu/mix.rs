@@ -23,7 +23,7 @@ impl Term<'_> {
 
 /// Forward over `n·c` rows of `s` values.
 pub fn mix_forward(terms: &[Term], n: usize, c: usize, s: usize) -> Vec<f32> {
-    let mut y = vec![0.0f32; n * c * s];
+    let mut y = super::zeroed(n * c * s);
     // Parallel work counts every term read.
     let work = y.len() * terms.len();
     let body = |i: usize, out: &mut [f32]| {
@@ -46,7 +46,7 @@ pub fn mix_forward(terms: &[Term], n: usize, c: usize, s: usize) -> Vec<f32> {
 
 /// Gradient of a term's whole tensor: `w·g` in its block, zeros elsewhere.
 pub fn term_grad(g: &[f32], t: &Term, n: usize, c: usize, s: usize) -> Vec<f32> {
-    let mut d = vec![0.0f32; n * t.total * s];
+    let mut d = super::zeroed(n * t.total * s);
     rows_mut(&mut d, t.total * s, |i, dn| {
         let gn = &g[i * c * s..(i + 1) * c * s];
         let block = &mut dn[t.offset * s..(t.offset + c) * s];

@@ -46,3 +46,15 @@ where
         (0..n).map(f).collect()
     }
 }
+
+/// A zeroed buffer of `n` floats, zeroed in parallel when large: the allocator's own zeroing
+/// (calloc on reused memory) runs on the calling thread alone, ~8% of a DARTS training step.
+pub(crate) fn zeroed(n: usize) -> Vec<f32> {
+    if parallel(n) {
+        let mut v = Vec::with_capacity(n);
+        rayon::iter::repeat_n(0.0f32, n).collect_into_vec(&mut v);
+        v
+    } else {
+        vec![0.0; n]
+    }
+}

@@ -67,7 +67,7 @@ pub fn moments(x: &[f32], n: usize, c: usize, s: usize) -> (Vec<f32>, Vec<f32>) 
 
 /// `y = x·scale[c] + shift[c]` over `[n, c, s]`.
 pub fn affine(x: &[f32], c: usize, s: usize, scale: &[f32], shift: &[f32]) -> Vec<f32> {
-    let mut y = vec![0.0f32; x.len()];
+    let mut y = super::zeroed(x.len());
     rows_mut(&mut y, s, |row, yr| {
         let (a, b) = (scale[row % c], shift[row % c]);
         let xr = &x[row * s..(row + 1) * s];
@@ -135,7 +135,7 @@ pub fn batch_norm_backward(
         k[ch] = kc as f32;
         b[ch] = (-ac * sg[ch] / count - kc * mean[ch] as f64) as f32;
     }
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = super::zeroed(x.len());
     rows_mut(&mut dx, s, |row, d| {
         let ch = row % c;
         let (ac, kc, bc) = (a[ch], k[ch], b[ch]);

@@ -76,7 +76,7 @@ pub fn avg_pool3_forward(x: &[f32], h: usize, w: usize, stride: usize) -> Vec<f3
     let (ho, wo) = (pooled(h, stride), pooled(w, stride));
     let planes = x.len() / (h * w);
     let inv = inv_counts(h, w, stride);
-    let mut out = vec![0.0f32; planes * ho * wo];
+    let mut out = super::zeroed(planes * ho * wo);
     rows_mut(&mut out, ho * wo, |i, o| {
         let p = &x[i * h * w..(i + 1) * h * w];
         let mut tmp = vec![0.0f32; h * w];
@@ -95,7 +95,7 @@ pub fn avg_pool3_backward(grad: &[f32], h: usize, w: usize, stride: usize) -> Ve
     let (ho, wo) = (pooled(h, stride), pooled(w, stride));
     let planes = grad.len() / (ho * wo);
     let inv = inv_counts(h, w, stride);
-    let mut dx = vec![0.0f32; planes * h * w];
+    let mut dx = super::zeroed(planes * h * w);
     rows_mut(&mut dx, h * w, |i, d| {
         let g = &grad[i * ho * wo..(i + 1) * ho * wo];
         let scaled: Vec<f32> = g.iter().zip(&inv).map(|(g, c)| g * c).collect();
