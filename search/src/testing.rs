@@ -25,6 +25,19 @@ impl Worst {
     }
 }
 
+/// (kernel, stride, padding, dilation) of every DARTS depthwise conv: sep 3/5 and dil 3/5
+/// (dilation 2), at strides 1 and 2.
+pub(crate) const DARTS_DEPTHWISE: [(usize, usize, usize, usize); 8] = [
+    (3, 1, 1, 1),
+    (3, 2, 1, 1),
+    (5, 1, 2, 1),
+    (5, 2, 2, 1),
+    (3, 1, 2, 2),
+    (3, 2, 2, 2),
+    (5, 1, 4, 2),
+    (5, 2, 4, 2),
+];
+
 /// A small seeded generator (splitmix64) private to one test: burn's device RNG is one
 /// process-wide stream that concurrent tests interleave, so its draws are not reproducible.
 pub(crate) struct Rng(u64);

@@ -118,17 +118,8 @@ mod tests {
     #[test]
     fn matches_the_native_grouped_conv_and_its_gradients() {
         let device = Device::flex().autodiff();
-        // (kernel, stride, padding, dilation) of every DARTS depthwise conv, at odd and even sizes.
-        for (k, s, p, d) in [
-            (3, 1, 1, 1),
-            (3, 2, 1, 1),
-            (5, 1, 2, 1),
-            (5, 2, 2, 1),
-            (3, 1, 2, 2),
-            (3, 2, 2, 2),
-            (5, 1, 4, 2),
-            (5, 2, 4, 2),
-        ] {
+        // Every DARTS depthwise geometry, at odd and even sizes.
+        for (k, s, p, d) in crate::testing::DARTS_DEPTHWISE {
             for (size, relu_input) in [(7, false), (8, false), (7, true), (8, true)] {
                 let c = 6;
                 let layer = conv(c, c, k, s, p, d, c, &device);

@@ -185,6 +185,26 @@ where
     }
 }
 
+/// The column matrix `[ci/groups·kh·kw, ho·wo]` of group `grp` of image `n` (a pointwise conv's
+/// image already is one; others are unfolded into `cols`).
+fn columns<'a>(
+    x: &'a [f32],
+    n: usize,
+    grp: usize,
+    s: Shape,
+    g: &Geometry,
+    cols: &'a mut Vec<f32>,
+) -> &'a [f32] {
+    let gs = s.group(g);
+    let img = &x[(n * s.ci + grp * gs.ci) * s.h * s.w..][..gs.ci * s.h * s.w];
+    if g.is_pointwise() {
+        img
+    } else {
+        im2col(img, &gs, g, cols);
+        cols
+    }
+}
+
 /// Forward: `x [n, ci, h, w]`, `weight [co, ci/groups·kh·kw]` → `[n, co, ho·wo]`.
 pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
@@ -198,13 +218,7 @@ pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f3
         s.n * s.co * p * k,
         |n, out, cols| {
             for grp in 0..g.groups.max(1) {
-                let img = &x[(n * s.ci + grp * gs.ci) * s.h * s.w..][..gs.ci * s.h * s.w];
-                let cols: &[f32] = if g.is_pointwise() {
-                    img
-                } else {
-                    im2col(img, &gs, g, cols);
-                    cols
-                };
+                let cols = columns(x, n, grp, s, g, cols);
                 let w = Mat::new(&weight[grp * gs.co * k..(grp + 1) * gs.co * k], gs.co, k);
                 matmul(
                     &mut out[grp * gs.co * p..(grp + 1) * gs.co * p],
@@ -253,13 +267,7 @@ pub fn conv_backward_weight(x: &[f32], grad: &[f32], s: Shape, g: &Geometry) -> 
     let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
     let image = |n: usize, acc: &mut [f32], cols: &mut Vec<f32>| {
         for grp in 0..g.groups.max(1) {
-            let img = &x[(n * s.ci + grp * gs.ci) * s.h * s.w..][..gs.ci * s.h * s.w];
-            let cols: &[f32] = if g.is_pointwise() {
-                img
-            } else {
-                im2col(img, &gs, g, cols);
-                cols
-            };
+            let cols = columns(x, n, grp, s, g, cols);
             let gn = Mat::new(&grad[(n * s.co + grp * gs.co) * p..][..gs.co * p], gs.co, p);
             let dst = &mut acc[grp * gs.co * k..(grp + 1) * gs.co * k];
             matmul(dst, gn, Mat::new(cols, k, p).t(), true); // += g[n]·cols[n]ᵀ

@@ -241,17 +241,8 @@ mod tests {
 
     #[test]
     fn matches_the_definition_and_gradients_are_adjoints() {
-        // Every DARTS depthwise geometry (sep 3/5, dil 3/5; strides 1 and 2).
-        for (k, st, p, d) in [
-            (3, 1, 1, 1),
-            (3, 2, 1, 1),
-            (5, 1, 2, 1),
-            (5, 2, 2, 1),
-            (3, 1, 2, 2),
-            (3, 2, 2, 2),
-            (5, 1, 4, 2),
-            (5, 2, 4, 2),
-        ] {
+        // Every DARTS depthwise geometry.
+        for (k, st, p, d) in crate::testing::DARTS_DEPTHWISE {
             for relu_input in [false, true] {
                 let g = Geometry {
                     kernel: [k, k],
