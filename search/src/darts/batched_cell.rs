@@ -11,8 +11,6 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
 
 use super::STEPS;
 use super::cell::{Preprocess, SearchCell};
@@ -219,10 +217,10 @@ impl BatchedCell {
             match op {
                 Op::None => {}
                 Op::MaxPool3x3 => {
-                    let opts = MaxPoolOptions::new([3, 3])
-                        .with_stride([stride, stride])
-                        .with_padding([1, 1]);
-                    out.push(Term::Shared(bn(max_pool2d(x.clone(), opts), None), col));
+                    out.push(Term::Shared(
+                        bn(kernels::max_pool3(x.clone(), stride), None),
+                        col,
+                    ));
                 }
                 Op::AvgPool3x3 => {
                     out.push(Term::Shared(bn(avg_pool3(x.clone(), stride), None), col));

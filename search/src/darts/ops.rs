@@ -5,8 +5,7 @@
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::activation::relu;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::{MaxPoolOptions, PadMode};
+use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor, s};
 
 use crate::nb201::ops::avg_pool_3x3;
@@ -265,12 +264,7 @@ impl DartsOp {
             (_, Some(OpBody::Sep(m))) => m.forward(x),
             (_, Some(OpBody::Dil(m))) => m.forward(x),
             (_, Some(OpBody::Reduce(m))) => m.forward(x),
-            (Op::MaxPool3x3, None) => max_pool2d(
-                x,
-                MaxPoolOptions::new([3, 3])
-                    .with_stride([s, s])
-                    .with_padding([1, 1]),
-            ),
+            (Op::MaxPool3x3, None) => crate::kernels::max_pool3(x, s),
             (Op::AvgPool3x3, None) => avg_pool_3x3(x, s),
             (_, None) => x, // skip at stride 1
         };

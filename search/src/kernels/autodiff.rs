@@ -51,6 +51,20 @@ impl<B: Backend + FusedGrad> Backward<B, 2> for ConvBackward {
 }
 
 #[derive(Debug)]
+struct MaxPoolBackward;
+
+impl<B: Backend + FusedGrad> Backward<B, 1> for MaxPoolBackward {
+    type State = (B::FloatTensorPrimitive, usize);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (x, stride) = ops.state;
+        unary::<B, _>(ops.parents, ops.node, grads, |g| {
+            B::fused_max_pool3_backward(x, g, stride)
+        });
+    }
+}
+
+#[derive(Debug)]
 struct PoolBackward;
 
 impl<B: Backend + FusedGrad> Backward<B, 1> for PoolBackward {
@@ -272,6 +286,19 @@ impl<B: Fused + FusedGrad, C: CheckpointStrategy> Fused for Autodiff<B, C> {
         g: Geometry,
     ) -> FloatTensor<Self> {
         conv_node::<B, C>(x, weight, g, true)
+    }
+
+    fn fused_max_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
+        let prep = MaxPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful();
+        let xp = x.into_primitive();
+        let y = B::fused_max_pool3(xp.clone(), stride);
+        match prep {
+            OpsKind::Tracked(prep) => prep.finish((xp, stride), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
     }
 
     fn fused_avg_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {

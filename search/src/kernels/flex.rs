@@ -11,7 +11,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::tensor::{DType, FloatDType, TensorData};
 
 use super::cpu::mix::Term;
-use super::cpu::{conv, depthwise, mix, norm, pool};
+use super::cpu::{conv, depthwise, max_pool, mix, norm, pool};
 use super::{Fused, FusedGrad, GammaLayout, Geometry, MixSpec};
 
 /// The tensor's values as a contiguous f32 slice (a copy only when it is a strided view or
@@ -87,6 +87,13 @@ impl Fused for Flex {
         let s = conv_shape(&x, &weight);
         let y = conv::conv_forward(&values(&x), &values(&weight), s, &g);
         tensor(y, &[s.n, s.co, g.out(0, s.h), g.out(1, s.w)], x.dtype())
+    }
+
+    fn fused_max_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
+        let [n, c, h, w] = nchw(&x);
+        let y = max_pool::max_pool3_forward(&values(&x), h, w, stride);
+        let (ho, wo) = (pool::pooled(h, stride), pool::pooled(w, stride));
+        tensor(y, &[n, c, ho, wo], x.dtype())
     }
 
     fn fused_avg_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
@@ -219,6 +226,16 @@ impl FusedGrad for Flex {
             tensor(dx, &[s.n, s.ci, s.h, s.w], dtype)
         });
         (dx, dweight)
+    }
+
+    fn fused_max_pool3_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        let [n, c, h, w] = nchw(&x);
+        let dx = max_pool::max_pool3_backward(&values(&x), &values(&grad), h, w, stride);
+        tensor(dx, &[n, c, h, w], x.dtype())
     }
 
     fn fused_avg_pool3_backward(

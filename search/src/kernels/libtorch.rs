@@ -96,6 +96,11 @@ impl Fused for LibTorch {
         LibTorch::conv2d(x, weight, None, options(&g))
     }
 
+    fn fused_max_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
+        let s = stride as i64;
+        new(x.tensor.max_pool2d([3, 3], [s, s], [1, 1], [1, 1], false))
+    }
+
     fn fused_avg_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
         let s = stride as i64;
         new(x
@@ -184,6 +189,22 @@ impl FusedGrad for LibTorch {
         });
         let dx = need_x.then(|| LibTorch::conv2d_x_backward(x, weight, grad, options(&g)));
         (dx, dw)
+    }
+
+    // ATen's max-pool backward through a local autograd graph, as for the depthwise conv.
+    fn fused_max_pool3_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        let s = stride as i64;
+        let xd = x.tensor.detach().set_requires_grad(true);
+        let y = xd.max_pool2d([3, 3], [s, s], [1, 1], [1, 1], false);
+        let loss = (y * &grad.tensor).sum(Kind::Float);
+        let mut grads = T::run_backward(&[loss], &[&xd], false, false).into_iter();
+        new(grads
+            .next()
+            .unwrap_or_else(|| unreachable!("one input, one gradient")))
     }
 
     fn fused_avg_pool3_backward(

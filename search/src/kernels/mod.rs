@@ -4,6 +4,7 @@
 //! | op | forward | backward |
 //! |---|---|---|
 //! | [`avg_pool3`] | 3×3 mean, padding 1, padded cells excluded | box filter of grad/count |
+//! | [`max_pool3`] | 3×3 maximum, padding 1, separable | grad to each window's winner, recomputed from x |
 //! | [`batch_norm`] | batch statistics, optional γ/β, γ optionally gathered from mixing weights | two per-channel sums, one pass |
 //! | [`mix`] | `Σ_m w_m·t_m[channel block]` | `w_m·g` per term, `Σ g·t_m` per weight |
 //! | [`conv2d`] | im2col + matrix products per image (and group) | two products (+ col2im), dW only when wanted |
@@ -70,6 +71,9 @@ pub trait Fused: Backend {
     /// 3×3 average pool, padding 1, `count_include_pad = false`, at `stride`.
     fn fused_avg_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self>;
 
+    /// 3×3 max pool, padding 1 (padding never wins), at `stride`.
+    fn fused_max_pool3(x: FloatTensor<Self>, stride: usize) -> FloatTensor<Self>;
+
     /// Batch norm with batch statistics over `[N, C, H, W]`: `(y, mean, invstd)`.
     fn fused_batch_norm(
         x: FloatTensor<Self>,
@@ -107,6 +111,13 @@ pub trait FusedGrad: Backend {
         need_x: bool,
         need_weight: bool,
     ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>);
+
+    /// Input gradient of [`Fused::fused_max_pool3`]: `grad` to each window's first maximum.
+    fn fused_max_pool3_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self>;
 
     /// Input gradient of [`Fused::fused_avg_pool3`] for an input of spatial size `hw`.
     fn fused_avg_pool3_backward(
@@ -173,6 +184,14 @@ pub fn depthwise(x: Tensor<4>, weight: Tensor<4>, geometry: Geometry) -> Tensor<
 /// `[N, C, H, W]` → `[N, C, ⌈H/s⌉, ⌈W/s⌉]`
 pub fn avg_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {
     route::avg_pool3(x, stride)
+}
+
+/// 3×3 max pool, padding 1 (DARTS' `max_pool_3x3`).
+///
+/// # Shapes
+/// `[N, C, H, W]` → `[N, C, ⌈H/s⌉, ⌈W/s⌉]`
+pub fn max_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {
+    route::max_pool3(x, stride)
 }
 
 /// Output of [`batch_norm`]: the normalised tensor and the batch statistics it used.

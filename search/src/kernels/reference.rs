@@ -62,6 +62,14 @@ pub fn depthwise(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
     burn_conv2d(x, weight, None, opts)
 }
 
+pub fn max_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {
+    count();
+    let opts = burn::tensor::ops::MaxPoolOptions::new([3, 3])
+        .with_stride([stride, stride])
+        .with_padding([1, 1]);
+    burn::tensor::module::max_pool2d(x, opts)
+}
+
 pub fn avg_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {
     count();
     let mut opts = AvgPoolOptions::new([3, 3])

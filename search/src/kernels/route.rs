@@ -129,6 +129,11 @@ pub fn depthwise(x: Tensor<4>, weight: Tensor<4>, g: Geometry) -> Tensor<4> {
     }, other => reference::depthwise(x, weight, g))
 }
 
+pub fn max_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {
+    on_backend!(route_of(&x), B => wrap::<B, 4>(B::fused_max_pool3(prim::<B, 4>(x), stride)),
+        other => reference::max_pool3(x, stride))
+}
+
 pub fn avg_pool3(x: Tensor<4>, stride: usize) -> Tensor<4> {
     on_backend!(route_of(&x), B => wrap::<B, 4>(B::fused_avg_pool3(prim::<B, 4>(x), stride)),
         other => reference::avg_pool3(x, stride))

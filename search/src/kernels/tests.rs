@@ -1,7 +1,7 @@
 //! The fused ops against burn's own operations (the oracle): same values, same gradients.
 
-use burn::tensor::module::{avg_pool2d, batch_norm_train};
-use burn::tensor::ops::AvgPoolOptions;
+use burn::tensor::module::{avg_pool2d, batch_norm_train, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
 use super::*;
@@ -50,6 +50,24 @@ fn avg_pool_matches_burn_and_its_gradient() {
         let g1 = x.grad(&(want * up.clone()).sum().backward()).unwrap();
         let g2 = x.grad(&(got * up).sum().backward()).unwrap();
         close(g2, g1, 1e-5, &format!("pool backward {size} s{stride}"));
+    }
+}
+
+#[test]
+fn max_pool_matches_burn_and_its_gradient() {
+    let device = Device::flex().autodiff();
+    for (size, stride) in [(8, 1), (7, 1), (8, 2), (7, 2), (1, 1), (2, 2), (3, 2)] {
+        let x = random([2, 3, size, size], &device);
+        let opts = MaxPoolOptions::new([3, 3])
+            .with_stride([stride, stride])
+            .with_padding([1, 1]);
+        let want = max_pool2d(x.clone(), opts);
+        let got = fused_only(|| max_pool3(x.clone(), stride));
+        close(got.clone(), want.clone(), 0.0, "max pool forward");
+        let up = Tensor::<4>::random(want.dims(), Distribution::Normal(0.0, 1.0), &device);
+        let g1 = x.grad(&(want * up.clone()).sum().backward()).unwrap();
+        let g2 = x.grad(&(got * up).sum().backward()).unwrap();
+        close(g2, g1, 1e-6, &format!("max pool backward {size} s{stride}"));
     }
 }
 

@@ -5,6 +5,7 @@ pub mod conv;
 pub mod depthwise;
 mod depthwise_fast;
 pub mod gemm;
+pub mod max_pool;
 pub mod mix;
 pub mod norm;
 pub mod pool;
