@@ -15,6 +15,7 @@ import math
 import sys
 
 import common
+import darts_ops
 
 EDGES = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]  # α row e = "i<-j", sorted
 
@@ -22,14 +23,7 @@ EDGES = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]  # α row e = "i<-j", s
 def build(torch, C, N, classes, in_channels=3):
     nn, F = torch.nn, torch.nn.functional
 
-    class ReLUConvBN(nn.Module):
-        def __init__(self, c_in, c_out, k, stride, pad, affine):
-            super().__init__()
-            self.conv = nn.Conv2d(c_in, c_out, k, stride, pad, bias=False)
-            self.bn = nn.BatchNorm2d(c_out, affine=affine)
-
-        def forward(self, x):
-            return self.bn(self.conv(F.relu(x)))
+    _, ReLUConvBN, _, _ = darts_ops.ops(torch)  # the same block as in the DARTS space
 
     class Edge(nn.Module):
         """MixedOp over [none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3]."""

@@ -54,7 +54,8 @@ fn taps(g: &Geometry, h: usize, w: usize) -> Vec<Tap> {
     v
 }
 
-/// `plane`, or `relu(plane)` (copied) when the geometry asks for the ReLU first.
+/// `plane`, or `relu(plane)` (copied) when the geometry asks for the ReLU first (the general
+/// loops; the fast path applies it while filling its padded buffer).
 fn input_plane<'a>(plane: &'a [f32], g: &Geometry, owned: &'a mut Vec<f32>) -> &'a [f32] {
     if !g.relu_input {
         return plane;
@@ -73,19 +74,16 @@ pub fn forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let mut y = super::zeroed(s.n * co * ho * wo);
     rows_mut(&mut y, ho * wo, |p, out| {
         let (n, o) = (p / co, p % co);
-        let mut owned = Vec::new();
-        let plane = input_plane(
-            &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w],
-            g,
-            &mut owned,
-        );
+        let raw = &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w];
         let wt = &weight[o * kk..(o + 1) * kk];
         if fast::applies(g) {
             let mut pad = Padded::new(s.h, s.w, g.padding[0], g.padding[1]);
-            pad.fill(plane);
+            pad.fill(raw, g.relu_input);
             fast::correlate(&pad, wt, g, ho, wo, out, false);
             return;
         }
+        let mut owned = Vec::new();
+        let plane = input_plane(raw, g, &mut owned);
         for tap in &taps {
             let k = wt[tap.t];
             for (i, oy) in (tap.oy.0..tap.oy.1).enumerate() {
@@ -122,7 +120,7 @@ pub fn backward_input(x: &[f32], grad: &[f32], weight: &[f32], s: Shape, g: &Geo
             let wt = &weight[o * kk..(o + 1) * kk];
             if let Some(pad) = pad.as_mut() {
                 // "Same" padding: the input gradient correlates with the flipped kernel.
-                pad.fill(gp);
+                pad.fill(gp, false);
                 fast::correlate(pad, &fast::flipped(wt, g), g, s.h, s.w, plane, e > 0);
                 continue;
             }
@@ -171,18 +169,15 @@ pub fn backward_weight(x: &[f32], grad: &[f32], s: Shape, g: &Geometry) -> Vec<f
         });
         let mut owned = Vec::new();
         for n in 0..s.n {
-            let plane = input_plane(
-                &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w],
-                g,
-                &mut owned,
-            );
+            let raw = &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w];
             let gp = &grad[(n * co + o) * ho * wo..][..ho * wo];
             if let Some((px, pg)) = bufs.as_mut() {
-                px.fill(plane);
-                pg.fill(gp);
+                px.fill(raw, g.relu_input);
+                pg.fill(gp, false);
                 fast::weight_grad(px, pg, g, ho, wo, &mut acc);
                 continue;
             }
+            let plane = input_plane(raw, g, &mut owned);
             for tap in &taps {
                 let mut sum = 0.0f32;
                 for (i, oy) in (tap.oy.0..tap.oy.1).enumerate() {

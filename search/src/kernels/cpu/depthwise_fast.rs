@@ -43,11 +43,19 @@ impl Padded {
         }
     }
 
-    /// Copies `plane` into the interior; the border stays zero.
-    pub fn fill(&mut self, plane: &[f32]) {
+    /// Copies `plane` (or `relu(plane)`) into the interior; the border stays zero.
+    pub fn fill(&mut self, plane: &[f32], relu: bool) {
         for y in 0..self.h {
             let row = (y + self.py) * self.stride + self.px;
-            self.data[row..row + self.w].copy_from_slice(&plane[y * self.w..(y + 1) * self.w]);
+            let (dst, src) = (
+                &mut self.data[row..row + self.w],
+                &plane[y * self.w..(y + 1) * self.w],
+            );
+            if relu {
+                dst.iter_mut().zip(src).for_each(|(d, v)| *d = v.max(0.0));
+            } else {
+                dst.copy_from_slice(src);
+            }
         }
     }
 }
