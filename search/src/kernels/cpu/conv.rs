@@ -7,10 +7,7 @@
 //! rather than one batch-wide matrix, so nothing large is allocated or zeroed per call; the
 //! products ([`super::gemm`]) write straight into the output.
 
-use rayon::prelude::*;
-
 use super::gemm::{Mat, matmul};
-use super::parallel;
 
 /// Kernel size, stride, padding (symmetric), dilation and groups of a convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,22 +164,13 @@ fn col2im(cols: &[f32], s: &Shape, g: &Geometry, dx: &mut [f32]) {
     }
 }
 
-/// `f(n, piece, scratch)` over the per-image pieces of `out`, with one scratch buffer per
-/// worker; in parallel when the work is large.
-fn per_image<F>(out: &mut [f32], piece: usize, scratch: usize, work: usize, f: F)
+/// A `len`-float output built from `f(n, piece, scratch)` over its per-image pieces, with one
+/// scratch buffer per worker; in parallel when the work is large.
+fn per_image<F>(len: usize, piece: usize, scratch: usize, work: usize, f: F) -> Vec<f32>
 where
     F: Fn(usize, &mut [f32], &mut Vec<f32>) + Sync + Send,
 {
-    if parallel(work) {
-        out.par_chunks_mut(piece)
-            .enumerate()
-            .for_each_init(|| vec![0.0f32; scratch], |buf, (n, o)| f(n, o, buf));
-    } else {
-        let mut buf = vec![0.0f32; scratch];
-        out.chunks_mut(piece)
-            .enumerate()
-            .for_each(|(n, o)| f(n, o, &mut buf));
-    }
+    super::build_with(len, piece, work, || vec![0.0f32; scratch], |buf, n, o| f(n, o, buf))
 }
 
 /// The column matrix `[ci/groups·kh·kw, ho·wo]` of group `grp` of image `n` (a pointwise conv's
@@ -209,10 +197,9 @@ fn columns<'a>(
 pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
     let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
-    let mut y = super::zeroed(s.n * s.co * p);
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     per_image(
-        &mut y,
+        s.n * s.co * p,
         s.co * p,
         scratch,
         s.n * s.co * p * k,
@@ -228,18 +215,16 @@ pub fn conv_forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f3
                 );
             }
         },
-    );
-    y
+    )
 }
 
 /// Input gradient: `grad [n, co, ho·wo]` → `[n, ci, h, w]`.
 pub fn conv_backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let (ho, wo) = s.out(g);
     let (k, p, gs) = (s.k(g), ho * wo, s.group(g));
-    let mut dx = super::zeroed(s.n * s.ci * s.h * s.w);
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     per_image(
-        &mut dx,
+        s.n * s.ci * s.h * s.w,
         s.ci * s.h * s.w,
         scratch,
         s.n * s.co * p * k,
@@ -256,8 +241,7 @@ pub fn conv_backward_input(grad: &[f32], weight: &[f32], s: Shape, g: &Geometry)
                 }
             }
         },
-    );
-    dx
+    )
 }
 
 /// Weight gradient `[co, ci/groups·kh·kw]`: partial sums over fixed groups of images, then

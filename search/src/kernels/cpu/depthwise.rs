@@ -8,7 +8,7 @@
 
 use super::conv::Geometry;
 use super::depthwise_fast::{self as fast, Padded};
-use super::{map, rows_mut};
+use super::map;
 
 /// Sizes of one call: input `[n, c, h, w]`, output `[n, m·c, ho, wo]`.
 #[derive(Debug, Clone, Copy)]
@@ -71,8 +71,7 @@ pub fn forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
     let kk = g.kernel[0] * g.kernel[1];
     let taps = taps(g, s.h, s.w);
     let co = s.m * s.c;
-    let mut y = super::zeroed(s.n * co * ho * wo);
-    rows_mut(&mut y, ho * wo, |p, out| {
+    super::build(s.n * co * ho * wo, ho * wo, |p, out| {
         let (n, o) = (p / co, p % co);
         let raw = &x[(n * s.c + o % s.c) * s.h * s.w..][..s.h * s.w];
         let wt = &weight[o * kk..(o + 1) * kk];
@@ -99,8 +98,7 @@ pub fn forward(x: &[f32], weight: &[f32], s: Shape, g: &Geometry) -> Vec<f32> {
                 }
             }
         }
-    });
-    y
+    })
 }
 
 /// Input gradient: `grad [n, m·c, ho, wo]` → `[n, c, h, w]` (sums the m filters of a channel;
@@ -110,8 +108,7 @@ pub fn backward_input(x: &[f32], grad: &[f32], weight: &[f32], s: Shape, g: &Geo
     let kk = g.kernel[0] * g.kernel[1];
     let taps = taps(g, s.h, s.w);
     let co = s.m * s.c;
-    let mut dx = super::zeroed(s.n * s.c * s.h * s.w);
-    rows_mut(&mut dx, s.h * s.w, |p, plane| {
+    super::build(s.n * s.c * s.h * s.w, s.h * s.w, |p, plane| {
         let (n, c) = (p / s.c, p % s.c);
         let mut pad = fast::applies(g).then(|| Padded::new(ho, wo, g.padding[0], g.padding[1]));
         for e in 0..s.m {
@@ -149,8 +146,7 @@ pub fn backward_input(x: &[f32], grad: &[f32], weight: &[f32], s: Shape, g: &Geo
                 .zip(xp)
                 .for_each(|(d, v)| *d = if *v > 0.0 { *d } else { 0.0 });
         }
-    });
-    dx
+    })
 }
 
 /// Weight gradient `[m·c, kh·kw]`: per filter, Σ over images of shifted dot products (each

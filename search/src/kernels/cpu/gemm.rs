@@ -1,8 +1,9 @@
 //! Matrix products on slices through the `gemm` crate (AVX-512 kernels where the CPU has them,
 //! chosen at run time): `c ← a·b` or `c ← c + a·b`, each operand row-major or transposed.
 //!
-//! This is the one place in the crate with `unsafe`: `gemm::gemm` takes raw pointers and
-//! strides. The wrapper makes it sound by construction — every operand is a slice whose length
+//! One of the two places in the crate with `unsafe` (the other: `cpu::build_with`, which
+//! zeroes each piece of a new buffer in the worker that fills it): `gemm::gemm` takes raw
+//! pointers and strides. The wrapper makes it sound by construction — every operand is a slice whose length
 //! is checked to cover the whole matrix it describes (positive strides only), and `c` is a
 //! `&mut` borrow, so it cannot alias `a` or `b`.
 

@@ -4,7 +4,6 @@
 //! PyTorch and burn pick) instead of keeping an index tensor.
 
 use super::pool::pooled;
-use super::rows_mut;
 
 /// The window of output `o` along an axis of length `n`: input `[lo, hi)`.
 fn window(o: usize, stride: usize, n: usize) -> (usize, usize) {
@@ -19,8 +18,7 @@ pub fn max_pool3_forward(x: &[f32], h: usize, w: usize, stride: usize) -> Vec<f3
         return Vec::new();
     }
     let planes = x.len() / (h * w);
-    let mut out = super::zeroed(planes * ho * wo);
-    rows_mut(&mut out, ho * wo, |i, o| {
+    super::build(planes * ho * wo, ho * wo, |i, o| {
         let p = &x[i * h * w..][..h * w];
         let mut rows = vec![0.0f32; h * wo]; // per input row, the maxima of each column window
         for y in 0..h {
@@ -42,19 +40,17 @@ pub fn max_pool3_forward(x: &[f32], h: usize, w: usize, stride: usize) -> Vec<f3
                 dst.iter_mut().zip(r).for_each(|(d, v)| *d = d.max(*v));
             }
         }
-    });
-    out
+    })
 }
 
 /// Backward: `grad` `[planes, ho, wo]` goes to each window's winner in `x` `[planes, h, w]`.
 pub fn max_pool3_backward(x: &[f32], grad: &[f32], h: usize, w: usize, stride: usize) -> Vec<f32> {
     let (ho, wo) = (pooled(h, stride), pooled(w, stride));
     let planes = if h * w == 0 { 0 } else { x.len() / (h * w) };
-    let mut dx = super::zeroed(planes * h * w);
     if ho * wo == 0 {
-        return dx;
+        return vec![0.0; planes * h * w];
     }
-    rows_mut(&mut dx, h * w, |i, d| {
+    super::build(planes * h * w, h * w, |i, d| {
         let (p, g) = (&x[i * h * w..][..h * w], &grad[i * ho * wo..][..ho * wo]);
         for oy in 0..ho {
             let (y0, y1) = window(oy, stride, h);
@@ -72,6 +68,5 @@ pub fn max_pool3_backward(x: &[f32], grad: &[f32], h: usize, w: usize, stride: u
                 d[best] += g[oy * wo + ox];
             }
         }
-    });
-    dx
+    })
 }

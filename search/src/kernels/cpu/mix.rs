@@ -2,7 +2,7 @@
 //! `y[n, c] = Σ_m w_m · t_m[n, offset_m + c]` over contiguous `[N, C_m, S]` terms, where a term
 //! may be a channel block of a wider tensor (the stacked output of a batched convolution).
 
-use super::{map, rows_mut};
+use super::map;
 
 /// One addend: channels `offset..offset + C` of a `[N, total, S]` tensor, times `weight`.
 #[derive(Debug, Clone, Copy)]
@@ -23,10 +23,10 @@ impl Term<'_> {
 
 /// Forward over `n·c` rows of `s` values.
 pub fn mix_forward(terms: &[Term], n: usize, c: usize, s: usize) -> Vec<f32> {
-    let mut y = super::zeroed(n * c * s);
-    // Parallel work counts every term read.
-    let work = y.len() * terms.len();
-    let body = |i: usize, out: &mut [f32]| {
+    let len = n * c * s;
+    // Parallel work counts every term read; one term alone is a copy, not worth a hand-off.
+    let work = if terms.len() >= 2 { len * terms.len() } else { 0 };
+    super::build_with(len, s, work, || (), |_, i, out| {
         for (m, t) in terms.iter().enumerate() {
             let (row, w) = (t.row(i, c, s), t.weight);
             if m == 0 {
@@ -35,27 +35,19 @@ pub fn mix_forward(terms: &[Term], n: usize, c: usize, s: usize) -> Vec<f32> {
                 out.iter_mut().zip(row).for_each(|(o, &v)| *o += w * v);
             }
         }
-    };
-    if work >= y.len() * 2 {
-        rows_mut(&mut y, s, body);
-    } else {
-        y.chunks_mut(s).enumerate().for_each(|(i, o)| body(i, o));
-    }
-    y
+    })
 }
 
 /// Gradient of a term's whole tensor: `w·g` in its block, zeros elsewhere.
 pub fn term_grad(g: &[f32], t: &Term, n: usize, c: usize, s: usize) -> Vec<f32> {
-    let mut d = super::zeroed(n * t.total * s);
-    rows_mut(&mut d, t.total * s, |i, dn| {
+    super::build(n * t.total * s, t.total * s, |i, dn| {
         let gn = &g[i * c * s..(i + 1) * c * s];
         let block = &mut dn[t.offset * s..(t.offset + c) * s];
         block
             .iter_mut()
             .zip(gn)
             .for_each(|(d, &g)| *d = t.weight * g);
-    });
-    d
+    })
 }
 
 /// `Σ g · t[block]` (the gradient of the term's weight).

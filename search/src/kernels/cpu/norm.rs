@@ -6,7 +6,7 @@
 //! of `x − shift` with the channel's first value as shift, so `E[d²] − E[d]²` does not cancel
 //! even when the mean is far from zero.
 
-use super::{map, rows_mut};
+use super::map;
 
 /// Σ (v − m) and Σ (v − m)², in 16 f32 lanes each.
 fn shifted_moments(v: &[f32], m: f32) -> (f64, f64) {
@@ -67,13 +67,11 @@ pub fn moments(x: &[f32], n: usize, c: usize, s: usize) -> (Vec<f32>, Vec<f32>) 
 
 /// `y = x·scale[c] + shift[c]` over `[n, c, s]`.
 pub fn affine(x: &[f32], c: usize, s: usize, scale: &[f32], shift: &[f32]) -> Vec<f32> {
-    let mut y = super::zeroed(x.len());
-    rows_mut(&mut y, s, |row, yr| {
+    super::build(x.len(), s, |row, yr| {
         let (a, b) = (scale[row % c], shift[row % c]);
         let xr = &x[row * s..(row + 1) * s];
         yr.iter_mut().zip(xr).for_each(|(y, &x)| *y = x * a + b);
-    });
-    y
+    })
 }
 
 /// Forward: returns (y, mean, invstd) with `y = (x − mean)·invstd·γ + β`.
@@ -135,8 +133,7 @@ pub fn batch_norm_backward(
         k[ch] = kc as f32;
         b[ch] = (-ac * sg[ch] / count - kc * mean[ch] as f64) as f32;
     }
-    let mut dx = super::zeroed(x.len());
-    rows_mut(&mut dx, s, |row, d| {
+    let dx = super::build(x.len(), s, |row, d| {
         let ch = row % c;
         let (ac, kc, bc) = (a[ch], k[ch], b[ch]);
         let (gr, xr) = (&g[row * s..(row + 1) * s], &x[row * s..(row + 1) * s]);

@@ -5,7 +5,6 @@
 //! stride 1 the backward is the same box filter applied to `grad/count` (the window is
 //! symmetric), so both directions are two vectorisable passes.
 
-use super::rows_mut;
 
 /// Output side of a 3-wide, padding-1 window at `stride`.
 pub fn pooled(size: usize, stride: usize) -> usize {
@@ -76,8 +75,7 @@ pub fn avg_pool3_forward(x: &[f32], h: usize, w: usize, stride: usize) -> Vec<f3
     let (ho, wo) = (pooled(h, stride), pooled(w, stride));
     let planes = x.len() / (h * w);
     let inv = inv_counts(h, w, stride);
-    let mut out = super::zeroed(planes * ho * wo);
-    rows_mut(&mut out, ho * wo, |i, o| {
+    super::build(planes * ho * wo, ho * wo, |i, o| {
         let p = &x[i * h * w..(i + 1) * h * w];
         let mut tmp = vec![0.0f32; h * w];
         if stride == 1 {
@@ -86,8 +84,7 @@ pub fn avg_pool3_forward(x: &[f32], h: usize, w: usize, stride: usize) -> Vec<f3
             strided_forward(p, o, &mut tmp, h, w, stride);
         }
         o.iter_mut().zip(&inv).for_each(|(v, c)| *v *= c);
-    });
-    out
+    })
 }
 
 /// Backward: `grad` is `[planes, ho, wo]`; returns the input gradient `[planes, h, w]`.
@@ -95,8 +92,7 @@ pub fn avg_pool3_backward(grad: &[f32], h: usize, w: usize, stride: usize) -> Ve
     let (ho, wo) = (pooled(h, stride), pooled(w, stride));
     let planes = grad.len() / (ho * wo);
     let inv = inv_counts(h, w, stride);
-    let mut dx = super::zeroed(planes * h * w);
-    rows_mut(&mut dx, h * w, |i, d| {
+    super::build(planes * h * w, h * w, |i, d| {
         let g = &grad[i * ho * wo..(i + 1) * ho * wo];
         let scaled: Vec<f32> = g.iter().zip(&inv).map(|(g, c)| g * c).collect();
         let mut tmp = vec![0.0f32; h * w];
@@ -105,8 +101,7 @@ pub fn avg_pool3_backward(grad: &[f32], h: usize, w: usize, stride: usize) -> Ve
         } else {
             strided_backward(&scaled, d, &mut tmp, h, w, stride);
         }
-    });
-    dx
+    })
 }
 
 /// Window sums at any stride (rows first into `tmp` `[h, wo]`, then columns).
