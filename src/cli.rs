@@ -317,9 +317,13 @@ pub struct ExportArgs {
     /// A training run directory (its best.ckpt) or a checkpoint file (last.ckpt, best.ckpt).
     #[arg(required_unless_present = "random_init")]
     pub checkpoint: Option<PathBuf>,
-    /// Output file.
+    /// Output file. An existing file is replaced only when it is an ONNX model betadarts wrote
+    /// (re-exporting), or with --force.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace the output file whatever it holds.
+    #[arg(long)]
+    pub force: bool,
     /// Keep BN as BatchNormalization nodes instead of folding it into the convolutions.
     #[arg(long)]
     pub no_fold: bool,

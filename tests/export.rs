@@ -134,7 +134,7 @@ fn export_errors_name_the_problem() {
     );
     // A checkpoint whose config names another genotype than its weights were trained with.
     let run = train_tiny(dir.path());
-    let ckpt = betadarts_search::bilevel::read_checkpoint(&run.join("best.ckpt")).unwrap();
+    let ckpt = betadarts_search::run_dir::read_checkpoint(&run.join("best.ckpt")).unwrap();
     let mut header = ckpt.header.clone();
     header["config"]["genotype"] = serde_json::from_str(
         &std::fs::read_to_string(
@@ -144,9 +144,9 @@ fn export_errors_name_the_problem() {
     )
     .unwrap();
     let bad = dir.path().join("mismatch.ckpt");
-    betadarts_search::bilevel::write_checkpoint(
+    betadarts_search::run_dir::write_checkpoint(
         &bad,
-        &betadarts_search::bilevel::Checkpoint {
+        &betadarts_search::run_dir::Checkpoint {
             header,
             blobs: ckpt.blobs,
         },

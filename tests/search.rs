@@ -127,7 +127,7 @@ fn resumed_run_matches_an_uninterrupted_one() {
 
 #[test]
 fn a_checkpoint_of_the_per_edge_format_is_refused_and_kept() {
-    use betadarts_search::bilevel::{read_checkpoint, write_checkpoint};
+    use betadarts_search::run_dir::{read_checkpoint, write_checkpoint};
     let dir = tempfile::tempdir().unwrap();
     let part = dir.path().join("part");
     ok(&args(&tiny(part.to_str().unwrap(), &["--stop-after", "1"])));
@@ -233,9 +233,9 @@ fn bad_input_is_a_clear_error() {
             "--resume",
             dir.path().join("nope").to_str().unwrap(),
         ],
-        1,
+        2,
     );
-    assert!(e.contains("config.json"), "{e}");
+    assert!(e.contains("holds no run (no config.json)"), "{e}");
 }
 
 #[test]

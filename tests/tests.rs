@@ -6,6 +6,7 @@ mod darts;
 mod deploy;
 mod export;
 mod regularizers;
+mod run_dir;
 mod search;
 mod study;
 mod train;

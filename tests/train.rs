@@ -190,7 +190,7 @@ fn imagenet_network_trains_on_an_image_folder() {
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["label_smoothing"], 0.1, "the ImageNet recipe");
     // The checkpoint carries the class names of the folders.
-    let ckpt = betadarts_search::bilevel::read_checkpoint(&run.join("last.ckpt")).unwrap();
+    let ckpt = betadarts_search::run_dir::read_checkpoint(&run.join("last.ckpt")).unwrap();
     assert_eq!(
         ckpt.header["class_names"],
         serde_json::json!(["n01_red", "n02_blue"])

@@ -18,6 +18,8 @@ pub mod parity;
 pub use error::{Error, Result};
 pub use model::{ExportOptions, export_network};
 pub use parity::{ParityReport, check_parity};
+/// The ONNX model message (what `export_network` returns), for readers of exported files.
+pub use tract_onnx::pb::ModelProto;
 
 pub const OPSET: i64 = 17;
 pub const IR_VERSION: i64 = 8;

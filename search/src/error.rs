@@ -25,6 +25,9 @@ pub enum Error {
     Backend(String),
     #[error("{path}: checkpoint: {message}")]
     Checkpoint { path: PathBuf, message: String },
+    /// A loss, gradient or α that is not finite (the run was stopped; see [`crate::guard`]).
+    #[error("{0}")]
+    Diverged(String),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
     #[error(transparent)]

@@ -9,17 +9,20 @@
 
 pub mod arch_params;
 pub mod bilevel;
+pub mod bounds;
 pub mod darts;
 pub mod data;
 pub mod decay_strength;
 pub mod device;
 pub mod error;
+pub mod guard;
 pub mod kernels;
 pub mod loss;
 pub mod nb201;
 pub mod nn;
 pub mod regularizer;
 pub mod retrain;
+pub mod run_dir;
 pub mod schedule;
 pub mod space;
 pub mod temperature;

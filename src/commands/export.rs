@@ -38,7 +38,9 @@ fn source(a: &ExportArgs) -> Result<(TrainNet, ModelMeta)> {
         cfg.channels = a.channels.unwrap_or(cfg.channels);
         cfg.layers = a.layers.unwrap_or(cfg.layers);
         cfg.auxiliary = false;
+        cfg.image_size = a.image_size;
         cfg.validate()?;
+        betadarts_search::bounds::size("--classes", a.classes, 1, 1 << 20, "")?;
         let size = a
             .image_size
             .unwrap_or(if network == TrainNetwork::Imagenet {
@@ -111,11 +113,39 @@ fn print_report(what: &str, r: &ParityReport) {
     }
 }
 
+/// Refuses to replace `path` unless it is absent, an ONNX model of ours, or `force` is set: a
+/// slip of `-o` must not destroy a checkpoint or someone else's model.
+fn check_output(path: &Path, force: bool) -> Result<()> {
+    if force || !path.exists() {
+        return Ok(());
+    }
+    let refuse = |why: String| Err(betadarts_search::Error::Invalid(why).into());
+    if !path.is_file() {
+        return refuse(format!(
+            "-o {}: exists and is not a regular file",
+            path.display()
+        ));
+    }
+    let ours = std::fs::read(path)
+        .ok()
+        .and_then(|b| betadarts_export::ModelProto::decode(b.as_slice()).ok())
+        .is_some_and(|m| m.producer_name == "betadarts");
+    if !ours {
+        return refuse(format!(
+            "-o {}: the file exists and is not an ONNX model written by betadarts; refusing to \
+             replace it (pass --force to replace it anyway)",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 pub fn export(a: ExportArgs) -> Result<()> {
+    check_output(&a.output, a.force)?;
     let (net, meta) = source(&a)?;
     let fold = !a.no_fold;
     let bytes = export_network(&net, &meta, ExportOptions { fold }).encode_to_vec();
-    betadarts_search::bilevel::write_atomic(&a.output, &bytes)?;
+    betadarts_search::run_dir::write_atomic(&a.output, &bytes)?;
     println!(
         "{}: {} network, {} classes, input [N, {}, {s}, {s}], {} bytes{}",
         a.output.display(),

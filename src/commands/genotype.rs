@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use betadarts_search::bilevel::write_atomic;
 use betadarts_search::darts::Genotype;
 use betadarts_search::nb201::Arch;
+use betadarts_search::run_dir::write_atomic;
 use betadarts_search::viz;
 
 /// Reads a genotype file, or parses an NB201 arch string given inline.

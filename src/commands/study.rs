@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use betadarts_search::bilevel::write_atomic;
 use betadarts_search::nb201::table::Table;
+use betadarts_search::run_dir::write_atomic;
 
 use crate::cli::{GridArgs, StudyWhat};
 use crate::study::plan::{Study, expand, read_plan};

@@ -386,7 +386,7 @@ impl Study {
             }
             return Ok(());
         }
-        betadarts_search::bilevel::write_atomic(&path, &serde_json::to_vec_pretty(self)?)?;
+        betadarts_search::run_dir::write_atomic(&path, &serde_json::to_vec_pretty(self)?)?;
         Ok(())
     }
 

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use betadarts_search::bilevel::{
-    CONFIG_FILE, EpochRecord, HISTORY_FILE, SUMMARY_FILE, SearchConfig, read_history, write_atomic,
+    CONFIG_FILE, EpochRecord, HISTORY_FILE, SUMMARY_FILE, SearchConfig, read_history,
 };
 use betadarts_search::nb201::table::{COLUMNS, Table};
+use betadarts_search::run_dir::write_atomic;
 use betadarts_search::viz;
 
 use super::plan::{ConfigSpec, RunSpec, Study};

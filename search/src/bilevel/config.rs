@@ -156,6 +156,39 @@ impl SearchConfig {
         if self.steps_per_epoch == Some(0) {
             return bad("--steps-per-epoch must be at least 1".into());
         }
+        use crate::bounds::{self, MAX_BATCH, MAX_CELLS, MAX_CHANNELS, MAX_IMAGE};
+        bounds::size("--channels", self.channels, 1, MAX_CHANNELS, "")?;
+        bounds::size("--cells", self.cells, 1, MAX_CELLS, "")?;
+        bounds::size("--batch-size", self.batch_size, 1, MAX_BATCH, "")?;
+        if let Some(s) = self.image_size {
+            bounds::size(
+                "--image-size",
+                s,
+                4,
+                MAX_IMAGE,
+                "the supernet halves it twice",
+            )?;
+        }
+        for (flag, v) in [
+            ("--w-lr", self.w_lr),
+            ("--w-lr-min", self.w_lr_min),
+            ("w_momentum (config.json)", self.w_momentum),
+            ("--w-weight-decay", self.w_weight_decay),
+            ("--arch-lr", self.arch_lr),
+            ("--arch-weight-decay", self.arch_weight_decay),
+        ] {
+            bounds::rate(flag, v)?;
+        }
+        bounds::positive("--grad-clip", self.grad_clip)?;
+        bounds::positive("arch_eps (config.json)", self.arch_eps)?;
+        for (flag, v) in [
+            ("arch_beta1 (config.json)", self.arch_beta1),
+            ("arch_beta2 (config.json)", self.arch_beta2),
+        ] {
+            if !(0.0..1.0).contains(&v) {
+                return bad(format!("{flag} {v} must be in [0, 1)"));
+            }
+        }
         Ok(())
     }
 }

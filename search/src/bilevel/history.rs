@@ -1,12 +1,11 @@
 //! Per-epoch history (`history.jsonl`): losses, accuracies, λ, α, β and the derived cell.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::diagnostics::Diagnostics;
-use crate::{Error, Result};
+use crate::Result;
 
 fn one() -> f64 {
     1.0
@@ -67,49 +66,15 @@ pub struct EpochRecord {
 }
 
 pub fn append_record(path: &Path, rec: &EpochRecord) -> Result<()> {
-    append_json_line(path, rec)
-}
-
-/// Appends one JSON line and syncs it (history files of search and training).
-pub fn append_json_line<T: Serialize>(path: &Path, rec: &T) -> Result<()> {
-    let mut line = serde_json::to_vec(rec)?;
-    line.push(b'\n');
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    f.write_all(&line)
-        .and_then(|_| f.sync_data())
-        .map_err(|e| Error::io(path, e))
+    crate::run_dir::append_json_line(path, rec)
 }
 
 /// Reads every record; a malformed line is an error naming its line number.
 pub fn read_history(path: &Path) -> Result<Vec<EpochRecord>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))
-        })
-        .collect()
+    crate::run_dir::read_json_lines(path)
 }
 
-/// Keeps the records of epochs before `epoch` (used when resuming), rewriting atomically.
+/// Keeps the records of epochs before `epoch` (used when resuming), cutting the file after them.
 pub fn truncate_history(path: &Path, epoch: usize) -> Result<Vec<EpochRecord>> {
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let kept: Vec<EpochRecord> = read_history(path)?
-        .into_iter()
-        .filter(|r| r.epoch < epoch)
-        .collect();
-    let mut text = Vec::new();
-    for r in &kept {
-        text.extend(serde_json::to_vec(r)?);
-        text.push(b'\n');
-    }
-    super::write_atomic(path, &text)?;
-    Ok(kept)
+    crate::run_dir::truncate_json_lines(path, |r: &EpochRecord| r.epoch < epoch)
 }

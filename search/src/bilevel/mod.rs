@@ -4,17 +4,15 @@
 //! their last checkpoint.
 
 mod architect;
-mod checkpoint;
 mod config;
 mod diagnostics;
 mod history;
 mod run;
 
 pub use architect::{Searcher, StepReport, StepStats, build_optimizers};
-pub use checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
 pub use config::SearchConfig;
 pub use diagnostics::Diagnostics;
-pub use history::{EpochRecord, Nb201Accuracy, append_json_line, read_history};
+pub use history::{EpochRecord, Nb201Accuracy, read_history};
 pub use run::{
     ARCH_FILE, CHECKPOINT_FILE, CONFIG_FILE, GENOTYPE_FILE, HISTORY_FILE, Observer, RunOutcome,
     Running, SUMMARY_FILE, SilentObserver, resume, run_search,

@@ -1,7 +1,9 @@
-//! A search run and its directory: `config.json`, `history.jsonl`, `checkpoint.bin` after every
-//! epoch, and at the end `arch.txt` and `summary.json`. A run resumes from its checkpoint with
-//! the same result as an uninterrupted run (data order and augmentation come from a
-//! checkpointed generator; weights, α and both optimizer states are restored).
+//! A search run and its directory (a [`RunDir`]: locked while the run lives): `config.json`,
+//! `history.jsonl`, `checkpoint.bin` after every epoch (the one before kept as `.prev`), and at
+//! the end `arch.txt` and `summary.json`. A run resumes from its checkpoint with the same result
+//! as an uninterrupted run (data order and augmentation come from a checkpointed generator;
+//! weights, α and both optimizer states are restored). A step whose loss or gradient is not
+//! finite stops the run before anything of it is saved.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,21 +15,22 @@ use serde::{Deserialize, Serialize};
 
 use super::SearchConfig;
 use super::architect::{Searcher, StepStats, build_optimizers};
-use super::checkpoint::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
 use super::diagnostics::Diagnostics;
 use super::history::{EpochRecord, Nb201Accuracy, append_record, truncate_history};
 use crate::arch_params::softmax_rows;
 use crate::darts::perturb_epsilon;
 use crate::data::{self, Augment, Dataset, make_batch};
 use crate::decay_strength::DecayStrength;
+use crate::guard;
 use crate::nb201::table::{COLUMNS, Table};
 use crate::rng::Rng;
+use crate::run_dir::{Checkpoint, RunDir, load_checkpoint, save_checkpoint, write_atomic};
 use crate::schedule::cosine_lr;
 use crate::space::{Derived, SupernetShape};
 use crate::viz;
 use crate::{Error, Result};
 
-pub const CONFIG_FILE: &str = "config.json";
+pub use crate::run_dir::CONFIG_FILE;
 pub const HISTORY_FILE: &str = "history.jsonl";
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 pub const ARCH_FILE: &str = "arch.txt";
@@ -113,25 +116,15 @@ pub fn run_search(
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome> {
     config.validate()?;
-    if run_dir.join(CONFIG_FILE).exists() {
-        return Err(Error::Invalid(format!(
-            "{} already holds a run: use --resume {} to continue it, or choose another --out",
-            run_dir.display(),
-            run_dir.display()
-        )));
-    }
-    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    let dir = RunDir::create(run_dir)?;
     let data = load_data(&config)?;
-    write_atomic(
-        &run_dir.join(CONFIG_FILE),
-        &serde_json::to_vec_pretty(&config)?,
-    )?;
+    dir.write_config(&config)?;
     let searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
     let rng = Rng::new(config.seed);
     drive(
         searcher,
         &data,
-        run_dir,
+        &dir,
         0,
         rng,
         Vec::new(),
@@ -147,45 +140,42 @@ pub fn resume(
     stop_after: Option<usize>,
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome> {
-    let cfg_path = run_dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
-    let config: SearchConfig = serde_json::from_str(&text)
-        .map_err(|e| Error::format(&cfg_path, format!("not a search config: {e}")))?;
+    let dir = RunDir::open(run_dir)?;
+    let config: SearchConfig = dir.read_config("search config")?;
     config.validate()?;
     let data = load_data(&config)?;
     let mut searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
-    let ckpt_path = run_dir.join(CHECKPOINT_FILE);
-    let (start, rng) = if ckpt_path.exists() {
-        let ckpt = read_checkpoint(&ckpt_path)?;
-        let header: CheckpointHeader =
-            serde_json::from_value(ckpt.header.clone()).map_err(|e| Error::Checkpoint {
-                path: ckpt_path.clone(),
-                message: format!("bad header: {e}"),
-            })?;
-        if header.format < FORMAT {
-            return Err(Error::Checkpoint {
-                path: ckpt_path.clone(),
-                message: format!(
-                    "written by an earlier betadarts (checkpoint format {}, per-edge supernet); \
-                     this version stores the supernet batched (format {FORMAT}) and cannot \
-                     continue it: resume with the version that wrote it, or start a new run \
-                     (its history.jsonl and α per epoch are kept)",
-                    header.format
-                ),
-            });
+    let (start, rng) = match load_checkpoint(&dir.file(CHECKPOINT_FILE))? {
+        Some((ckpt, ckpt_path)) => {
+            let header: CheckpointHeader =
+                serde_json::from_value(ckpt.header.clone()).map_err(|e| Error::Checkpoint {
+                    path: ckpt_path.clone(),
+                    message: format!("bad header: {e}"),
+                })?;
+            if header.format < FORMAT {
+                return Err(Error::Checkpoint {
+                    path: ckpt_path.clone(),
+                    message: format!(
+                        "written by an earlier betadarts (checkpoint format {}, per-edge \
+                         supernet); this version stores the supernet batched (format {FORMAT}) \
+                         and cannot continue it: resume with the version that wrote it, or start \
+                         a new run (its history.jsonl and α per epoch are kept)",
+                        header.format
+                    ),
+                });
+            }
+            restore(&mut searcher, &ckpt, &ckpt_path)?;
+            if header.strength.is_some() {
+                searcher.strength = header.strength;
+            }
+            (header.epochs_done, header.rng)
         }
-        restore(&mut searcher, &ckpt, &ckpt_path)?;
-        if header.strength.is_some() {
-            searcher.strength = header.strength;
-        }
-        (header.epochs_done, header.rng)
-    } else {
-        (0, Rng::new(config.seed))
+        None => (0, Rng::new(config.seed)),
     };
-    let history = truncate_history(&run_dir.join(HISTORY_FILE), start)?;
+    let history = truncate_history(&dir.file(HISTORY_FILE), start)?;
     tracing::info!(epoch = start, run = %run_dir.display(), "resuming");
     drive(
-        searcher, &data, run_dir, start, rng, history, stop_after, observer,
+        searcher, &data, &dir, start, rng, history, stop_after, observer,
     )
 }
 
@@ -272,7 +262,7 @@ fn save(s: &Searcher, path: &Path, epochs_done: usize, rng: Rng) -> Result<()> {
             bytes(s.optim_a.into_bytes(), "α optimizer")?,
         ),
     ];
-    write_checkpoint(path, &Checkpoint { header, blobs })
+    save_checkpoint(path, &Checkpoint { header, blobs })
 }
 
 /// `count` distinct indices from `pool`, uniformly (a fresh arch batch every step).
@@ -296,13 +286,14 @@ fn sample(pool: &[usize], count: usize, rng: &mut Rng) -> Vec<usize> {
 fn drive(
     mut s: Searcher,
     data: &Dataset,
-    run_dir: &Path,
+    dir: &RunDir,
     start: usize,
     mut rng: Rng,
     mut history: Vec<EpochRecord>,
     stop_after: Option<usize>,
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome> {
+    let run_dir = dir.path();
     let cfg = s.config.clone();
     let n = data.train.len();
     let n_w =
@@ -355,11 +346,13 @@ fn drive(
                 .perturb
                 .then(|| (perturb_epsilon(epoch, cfg.epochs), &mut rng));
             let report = s.step(&arch_batch, &weight_batch, lambda, temperature, lr, perturb);
+            guard::check_step(&report, epoch, step + 1)?;
             arch.add(&report.arch);
             train.add(&report.weights);
             observer.step(step + 1, &train, &arch);
         }
         let alphas = s.arch.to_host();
+        guard::check_alpha(&alphas, epoch)?;
         let derived = cfg.space().derive(&alphas)?;
         let rows = |v: &[f32]| v.chunks(k).map(|r| r.to_vec()).collect::<Vec<_>>();
         let betas: Vec<Vec<f32>> = alphas

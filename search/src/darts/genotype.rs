@@ -117,7 +117,7 @@ impl Genotype {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::bilevel::write_atomic(path, self.to_json().as_bytes())
+        crate::run_dir::write_atomic(path, self.to_json().as_bytes())
     }
 
     /// Share of the 16 edges (normal and reduce) that are skip-connections.

@@ -175,6 +175,31 @@ impl TrainConfig {
                 self.channels
             ));
         }
+        use crate::bounds::{self, MAX_BATCH, MAX_CELLS, MAX_CHANNELS, MAX_IMAGE};
+        bounds::size("--channels", self.channels, 1, MAX_CHANNELS, "")?;
+        bounds::size("--layers", self.layers, 1, MAX_CELLS, "")?;
+        bounds::size("--batch-size", self.batch_size, 1, MAX_BATCH, "")?;
+        if let Some(s) = self.image_size {
+            let (lo, why) = match self.network {
+                // The stem's three stride-2 convs and two reduction cells: 32× smaller.
+                TrainNetwork::Imagenet => (32, "the ImageNet network reduces it 32-fold"),
+                _ => (8, "the network reduces it 4-fold"),
+            };
+            bounds::size("--image-size", s, lo, MAX_IMAGE, why)?;
+        }
+        for (flag, v) in [
+            ("--lr", self.lr),
+            ("lr_min (config.json)", self.lr_min),
+            ("--weight-decay", self.weight_decay),
+            ("momentum (config.json)", self.momentum),
+            ("--aux-weight", self.aux_weight),
+        ] {
+            bounds::rate(flag, v)?;
+        }
+        bounds::positive("--grad-clip", self.grad_clip)?;
+        if self.steps_per_epoch == Some(0) {
+            return bad("--steps-per-epoch must be at least 1".into());
+        }
         if !(0.0..1.0).contains(&self.drop_path) {
             return bad(format!("--drop-path {} must be in [0, 1)", self.drop_path));
         }
@@ -196,6 +221,10 @@ impl TrainConfig {
             LrSchedule::ImagenetLinear { warmup } => {
                 let total = self.epochs as f64;
                 let e_f = e as f64;
+                if self.epochs <= 1 {
+                    // No decay to run over (the formula below divides by total − tail = 0).
+                    return self.lr;
+                }
                 let tail = 5.0f64.min(total - 1.0).max(1.0);
                 let lr = if total - e_f > tail {
                     self.lr * (total - tail - e_f) / (total - tail)
@@ -239,5 +268,19 @@ mod tests {
         assert!((i.lr_at(0) - 0.1).abs() < 1e-12);
         assert!((i.lr_at(100) - 0.5 * 145.0 / 245.0).abs() < 1e-12);
         assert!((i.lr_at(247) - 0.5 * 3.0 / (245.0 * 5.0)).abs() < 1e-12);
+        // Short runs (a smoke test): finite and positive at every epoch (1 epoch gave inf).
+        for epochs in 1..8 {
+            let short = TrainConfig {
+                epochs,
+                ..i.clone()
+            };
+            for e in 0..epochs {
+                let lr = short.lr_at(e);
+                assert!(
+                    lr.is_finite() && lr > 0.0,
+                    "{epochs} epochs, epoch {e}: {lr}"
+                );
+            }
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! The retraining loop (spec §5): SGD with momentum and weight decay, cosine or ImageNet-linear
 //! learning rate, global gradient-norm clipping, drop-path ramp, auxiliary loss, cutout (with
 //! the β-DARTS probability ramp), label smoothing; test-split evaluation after every epoch;
-//! `last.ckpt` every epoch and `best.ckpt` on improvement (atomic); resumable; per-epoch history
-//! and training-curve plots.
+//! `last.ckpt` every epoch (the one before kept as `.prev`) and `best.ckpt` on improvement, in a
+//! locked [`RunDir`]; resumable; stopped by the numerical guard on a non-finite loss or gradient;
+//! per-epoch history and training-curve plots.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,17 +17,22 @@ use burn::tensor::{Bytes, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{TrainConfig, TrainNet, TrainNetwork};
-use crate::bilevel::{Checkpoint, read_checkpoint, write_atomic, write_checkpoint};
 use crate::data::folder::{Jitter, Prefetcher, Transform};
 use crate::data::{Augment, Batch, Cutout, Source, make_batch_cutout, upload};
+use crate::guard::{self, At};
 use crate::loss::{cross_entropy, cross_entropy_smooth};
 use crate::nn::clip_grad_norm;
 use crate::rng::Rng;
+use crate::run_dir::{
+    Checkpoint, RunDir, append_json_line, load_checkpoint, read_checkpoint, read_json_lines,
+    save_checkpoint, truncate_json_lines, write_atomic, write_checkpoint,
+};
 use crate::viz;
 use crate::{Error, Result};
 
 pub const LAST_CKPT: &str = "last.ckpt";
 pub const BEST_CKPT: &str = "best.ckpt";
+pub const HISTORY_FILE: &str = "history.jsonl";
 
 /// One line of the training `history.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,20 +196,10 @@ pub fn train(
     obs: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
-    if run_dir.join("config.json").exists() {
-        return Err(Error::Invalid(format!(
-            "{} already holds a run: use --resume {} to continue it",
-            run_dir.display(),
-            run_dir.display()
-        )));
-    }
-    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    let dir = RunDir::create(run_dir)?;
     let data = load_data(&cfg)?;
     let cfg = effective(cfg, data.image_size());
-    write_atomic(
-        &run_dir.join("config.json"),
-        &serde_json::to_vec_pretty(&cfg)?,
-    )?;
+    dir.write_config(&cfg)?;
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
     let net = TrainNet::new(&cfg, data.channels(), data.class_names().len(), &ad)?;
@@ -214,7 +210,7 @@ pub fn train(
         epoch: 0,
         best_acc: 0.0,
     };
-    drive(cfg, state, &data, run_dir, &ad, Vec::new(), stop_after, obs)
+    drive(cfg, state, &data, &dir, &ad, Vec::new(), stop_after, obs)
 }
 
 /// Continues the run in `run_dir` from `last.ckpt`.
@@ -224,14 +220,11 @@ pub fn resume_training(
     stop_after: Option<usize>,
     obs: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome> {
-    let cfg_path = run_dir.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
-    let cfg: TrainConfig = serde_json::from_str(&text)
-        .map_err(|e| Error::format(&cfg_path, format!("not a training config: {e}")))?;
+    let dir = RunDir::open(run_dir)?;
+    let cfg: TrainConfig = dir.read_config("training config")?;
     let data = load_data(&cfg)?;
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
-    let ckpt_path = run_dir.join(LAST_CKPT);
     let mut state = State {
         net: TrainNet::new(&cfg, data.channels(), data.class_names().len(), &ad)?,
         optim: optimizer(&cfg),
@@ -239,8 +232,7 @@ pub fn resume_training(
         epoch: 0,
         best_acc: 0.0,
     };
-    if ckpt_path.exists() {
-        let ckpt = read_checkpoint(&ckpt_path)?;
+    if let Some((ckpt, ckpt_path)) = load_checkpoint(&dir.file(LAST_CKPT))? {
         let err = |m: String| Error::Checkpoint {
             path: ckpt_path.clone(),
             message: m,
@@ -264,35 +256,13 @@ pub fn resume_training(
         state.epoch = header.epochs_done;
         state.best_acc = header.best_acc;
     }
-    let history: Vec<TrainRecord> = read_train_history(&run_dir.join("history.jsonl"))?
-        .into_iter()
-        .filter(|r| r.epoch < state.epoch)
-        .collect();
-    rewrite_history(&run_dir.join("history.jsonl"), &history)?;
-    drive(cfg, state, &data, run_dir, &ad, history, stop_after, obs)
+    let epoch = state.epoch;
+    let history = truncate_json_lines(&dir.file(HISTORY_FILE), |r: &TrainRecord| r.epoch < epoch)?;
+    drive(cfg, state, &data, &dir, &ad, history, stop_after, obs)
 }
 
 pub fn read_train_history(path: &Path) -> Result<Vec<TrainRecord>> {
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))
-        })
-        .collect()
-}
-
-fn rewrite_history(path: &Path, h: &[TrainRecord]) -> Result<()> {
-    let mut text = Vec::new();
-    for r in h {
-        text.extend(serde_json::to_vec(r)?);
-        text.push(b'\n');
-    }
-    write_atomic(path, &text)
+    read_json_lines(path)
 }
 
 struct State {
@@ -303,7 +273,8 @@ struct State {
     best_acc: f64,
 }
 
-fn save(state: &State, path: &Path, header: &TrainHeader) -> Result<()> {
+/// `last.ckpt` keeps the one before it (`rotate`); `best.ckpt` is replaced.
+fn save(state: &State, path: &Path, header: &TrainHeader, rotate: bool) -> Result<()> {
     let err = |m: String| Error::Checkpoint {
         path: path.to_path_buf(),
         message: m,
@@ -320,13 +291,15 @@ fn save(state: &State, path: &Path, header: &TrainHeader) -> Result<()> {
         .into_bytes()
         .map_err(|e| err(format!("{e:?}")))?
         .to_vec();
-    write_checkpoint(
-        path,
-        &Checkpoint {
-            header: serde_json::to_value(header)?,
-            blobs: vec![("net".into(), net), ("optim".into(), optim)],
-        },
-    )
+    let ckpt = Checkpoint {
+        header: serde_json::to_value(header)?,
+        blobs: vec![("net".into(), net), ("optim".into(), optim)],
+    };
+    if rotate {
+        save_checkpoint(path, &ckpt)
+    } else {
+        write_checkpoint(path, &ckpt)
+    }
 }
 
 /// Mean loss and accuracy (%) over the test split, in eval mode.
@@ -381,12 +354,13 @@ fn drive(
     cfg: TrainConfig,
     mut state: State,
     data: &Source,
-    run_dir: &Path,
+    dir: &RunDir,
     device: &Device,
     mut history: Vec<TrainRecord>,
     stop_after: Option<usize>,
     obs: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome> {
+    let run_dir = dir.path();
     let n = data.train_len();
     let (mean, std) = data.mean_std();
     let full = n.div_ceil(cfg.batch_size);
@@ -480,9 +454,10 @@ fn drive(
             }
             let mut grads = loss.backward();
             let mut g = GradientsParams::from_module(&mut grads, &state.net);
-            clip_grad_norm(&state.net, &mut g, cfg.grad_clip, &[]);
+            let norm = clip_grad_norm(&state.net, &mut g, cfg.grad_clip, &[])
+                .unwrap_or_else(|| Tensor::zeros([1], device));
             state.net = state.optim.step(lr, state.net.clone(), g);
-            // The step's one host transfer: loss and correct count together.
+            // The step's one host transfer: loss, correct count and gradient norm together.
             let hits = logits
                 .detach()
                 .argmax(1)
@@ -490,12 +465,19 @@ fn drive(
                 .equal(b.targets)
                 .float()
                 .sum();
-            let v: Vec<f32> = Tensor::cat(vec![loss.detach(), hits], 0)
+            let v: Vec<f32> = Tensor::cat(vec![loss.detach(), hits, norm], 0)
                 .into_data()
                 .convert::<f32>()
                 .try_to_vec()
                 .unwrap_or_default();
-            loss_sum += v.first().copied().unwrap_or(f32::NAN) as f64 * b.len as f64;
+            let step_loss = v.first().copied().unwrap_or(f32::NAN) as f64;
+            let at = At {
+                epoch,
+                step: Some(step + 1),
+            };
+            let step_norm = v.get(2).copied().unwrap_or(f32::NAN) as f64;
+            guard::check_train_step(step_loss, step_norm, at)?;
+            loss_sum += step_loss * b.len as f64;
             correct += v.get(1).copied().unwrap_or(0.0).round() as usize;
             count += b.len;
             obs.step(
@@ -516,7 +498,10 @@ fn drive(
             test_acc,
             seconds: t0.elapsed().as_secs_f64(),
         };
-        crate::bilevel::append_json_line(&run_dir.join("history.jsonl"), &record)?;
+        let end = At { epoch, step: None };
+        let cause = "weights that diverged without a NaN loss in training (check --lr)";
+        guard::finite("the test loss", test_loss, end, cause)?;
+        append_json_line(&run_dir.join(HISTORY_FILE), &record)?;
         state.epoch = epoch + 1;
         let improved = test_acc > state.best_acc || epoch == 0;
         if improved {
@@ -536,9 +521,9 @@ fn drive(
             image_size: data.image_size(),
             config: cfg.clone(),
         };
-        save(&state, &run_dir.join(LAST_CKPT), &header)?;
+        save(&state, &run_dir.join(LAST_CKPT), &header, true)?;
         if improved {
-            save(&state, &run_dir.join(BEST_CKPT), &header)?;
+            save(&state, &run_dir.join(BEST_CKPT), &header, false)?;
         }
         history.push(record.clone());
         write_curves(run_dir, &history)?;

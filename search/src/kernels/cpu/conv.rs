@@ -170,7 +170,13 @@ fn per_image<F>(len: usize, piece: usize, scratch: usize, work: usize, f: F) -> 
 where
     F: Fn(usize, &mut [f32], &mut Vec<f32>) + Sync + Send,
 {
-    super::build_with(len, piece, work, || vec![0.0f32; scratch], |buf, n, o| f(n, o, buf))
+    super::build_with(
+        len,
+        piece,
+        work,
+        || vec![0.0f32; scratch],
+        |buf, n, o| f(n, o, buf),
+    )
 }
 
 /// The column matrix `[ci/groups·kh·kw, ho·wo]` of group `grp` of image `n` (a pointwise conv's

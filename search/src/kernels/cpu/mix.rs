@@ -25,17 +25,27 @@ impl Term<'_> {
 pub fn mix_forward(terms: &[Term], n: usize, c: usize, s: usize) -> Vec<f32> {
     let len = n * c * s;
     // Parallel work counts every term read; one term alone is a copy, not worth a hand-off.
-    let work = if terms.len() >= 2 { len * terms.len() } else { 0 };
-    super::build_with(len, s, work, || (), |_, i, out| {
-        for (m, t) in terms.iter().enumerate() {
-            let (row, w) = (t.row(i, c, s), t.weight);
-            if m == 0 {
-                out.iter_mut().zip(row).for_each(|(o, &v)| *o = w * v);
-            } else {
-                out.iter_mut().zip(row).for_each(|(o, &v)| *o += w * v);
+    let work = if terms.len() >= 2 {
+        len * terms.len()
+    } else {
+        0
+    };
+    super::build_with(
+        len,
+        s,
+        work,
+        || (),
+        |_, i, out| {
+            for (m, t) in terms.iter().enumerate() {
+                let (row, w) = (t.row(i, c, s), t.weight);
+                if m == 0 {
+                    out.iter_mut().zip(row).for_each(|(o, &v)| *o = w * v);
+                } else {
+                    out.iter_mut().zip(row).for_each(|(o, &v)| *o += w * v);
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Gradient of a term's whole tensor: `w·g` in its block, zeros elsewhere.

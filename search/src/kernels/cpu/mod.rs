@@ -97,15 +97,24 @@ mod tests {
     /// (a piece of a reused allocation would otherwise hold the last call's values).
     #[test]
     fn build_zeroes_each_piece_and_keeps_the_order() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
         for n in [10, PARALLEL_MIN * 2 + 7] {
             for _ in 0..3 {
                 let v = pool.install(|| {
-                    build_with(n, 5, n, || 0usize, |calls, i, piece| {
-                        *calls += 1;
-                        assert!(piece.iter().all(|&x| x == 0.0), "piece {i} not zeroed");
-                        piece.iter_mut().for_each(|x| *x += i as f32);
-                    })
+                    build_with(
+                        n,
+                        5,
+                        n,
+                        || 0usize,
+                        |calls, i, piece| {
+                            *calls += 1;
+                            assert!(piece.iter().all(|&x| x == 0.0), "piece {i} not zeroed");
+                            piece.iter_mut().for_each(|x| *x += i as f32);
+                        },
+                    )
                 });
                 assert_eq!(v.len(), n);
                 assert!(v.iter().enumerate().all(|(k, &x)| x == (k / 5) as f32));

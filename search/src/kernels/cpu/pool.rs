@@ -5,7 +5,6 @@
 //! stride 1 the backward is the same box filter applied to `grad/count` (the window is
 //! symmetric), so both directions are two vectorisable passes.
 
-
 /// Output side of a 3-wide, padding-1 window at `stride`.
 pub fn pooled(size: usize, stride: usize) -> usize {
     if size == 0 {
