@@ -379,7 +379,7 @@ pub enum DeployWhat {
         #[arg(long, default_value = "tract")]
         engine: String,
         /// Classes to report per image.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = count)]
         top_k: usize,
         /// One JSON object per image: {"file", "top": [{"class", "index", "prob"}]}.
         #[arg(long)]
@@ -393,10 +393,10 @@ pub enum DeployWhat {
         #[arg(long, default_value = "all")]
         engine: String,
         /// Batch sizes.
-        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32", value_parser = count)]
         batch: Vec<usize>,
         /// Minimum timed seconds per configuration.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = seconds)]
         seconds: f64,
         /// Print one JSON object (rows of engine, threads, batch, p50/p90/p99, images/s, GFLOP/s).
         #[arg(long)]
@@ -415,16 +415,16 @@ pub enum DeployWhat {
         #[arg(long, default_value = "tract")]
         engine: String,
         /// Largest request body in bytes (413 above).
-        #[arg(long, default_value_t = 8 << 20)]
+        #[arg(long, default_value_t = 8 << 20, value_parser = count)]
         max_body: usize,
         /// Seconds before a request is answered 504.
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, default_value_t = 30.0, value_parser = seconds)]
         timeout: f64,
         /// Requests queued for the engine before new ones get 503.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, value_parser = count)]
         queue: usize,
         /// Largest micro-batch (images).
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 32, value_parser = count)]
         max_batch: usize,
     },
     /// Top-1 / top-5 accuracy on a CIFAR test file, IDX test files, an ImageNet-style folder
@@ -439,7 +439,7 @@ pub enum DeployWhat {
         #[arg(long, default_value = "tract")]
         engine: String,
         /// Images per engine run.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 32, value_parser = count)]
         batch: usize,
         /// Print the report as JSON.
         #[arg(long)]
@@ -569,4 +569,26 @@ pub enum StudyWhat {
         #[command(flatten)]
         grid: GridArgs,
     },
+}
+
+/// A count that must be at least 1 (batch sizes, queue lengths, top-k): 0 would make the
+/// command loop forever or answer nothing.
+fn count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A duration in seconds: finite, > 0 and at most a day.
+fn seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|e: std::num::ParseFloatError| e.to_string())?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err("must be a number of seconds > 0 and ≤ 86400".into())
+    }
 }

@@ -68,10 +68,15 @@ fn init_logging(verbose: bool, quiet: bool) {
         .try_init();
 }
 
-/// Bad input (flags, arch strings, genotypes, data files) exits with 2; other failures with 1.
+/// Bad input (flags, arch strings, genotypes, data files, unusable models) exits with 2; other
+/// failures with 1.
 fn is_user_error(e: &(dyn std::error::Error + 'static)) -> bool {
     use betadarts_search::Error as S;
     let data_user = |d: &betadarts_data::Error| !matches!(d, betadarts_data::Error::Io { .. });
+    use betadarts_deploy::Error as D;
+    if let Some(d) = e.downcast_ref::<D>() {
+        return matches!(d, D::Model(_) | D::Input(_));
+    }
     match e.downcast_ref::<S>() {
         Some(S::Invalid(_) | S::MissingData(_) | S::Backend(_) | S::Format { .. }) => true,
         Some(S::Data(d)) => data_user(d),

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
+    // The cause is part of the message and deliberately not a `source()`: error reporters print
+    // both, which showed every I/O cause twice.
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A data file whose content does not match its format.
     #[error("{path}: {message}")]
@@ -27,7 +28,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
     pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

@@ -62,6 +62,8 @@ impl FolderSplit {
                     p.extension()
                         .is_some_and(|x| EXTENSIONS.contains(&x.to_string_lossy().as_ref()))
                 })
+                // Regular files only: a FIFO or device named `*.png` would block the reader.
+                .filter(|p| p.is_file())
                 .collect();
             files.sort();
             samples.extend(files.into_iter().map(|f| (f, label as u32)));

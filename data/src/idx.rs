@@ -7,12 +7,22 @@ use std::path::{Path, PathBuf};
 use super::ImageSet;
 use crate::{Error, Result};
 
+/// Largest decompressed IDX file accepted (MNIST's largest is 47 MB): a gzip bomb stops here.
+const MAX_DECOMPRESSED: u64 = 4 << 30;
+
 fn decompress(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes.as_slice())
+            .take(MAX_DECOMPRESSED + 1)
             .read_to_end(&mut out)
             .map_err(|e| Error::format(path, format!("corrupt gzip stream: {e}")))?;
+        if out.len() as u64 > MAX_DECOMPRESSED {
+            return Err(Error::format(
+                path,
+                format!("decompresses to more than {MAX_DECOMPRESSED} bytes: refused"),
+            ));
+        }
         Ok(out)
     } else {
         Ok(bytes)
@@ -53,8 +63,24 @@ fn parse(path: &Path, bytes: &[u8], want_dims: usize) -> Result<(Vec<usize>, usi
             ]) as usize
         })
         .collect();
-    let record: usize = dims[1..].iter().product();
-    let expected = header + dims[0] * record;
+    if dims.contains(&0) {
+        return Err(Error::format(
+            path,
+            format!("header announces an empty set (dimensions {dims:?})"),
+        ));
+    }
+    // Checked: four u32 sizes can multiply past usize (a hostile header would otherwise wrap
+    // to a small length, or abort on allocation).
+    let sizes = dims[1..]
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .and_then(|r| Some((r, dims[0].checked_mul(r)?.checked_add(header)?)));
+    let Some((record, expected)) = sizes else {
+        return Err(Error::format(
+            path,
+            format!("header sizes {dims:?} overflow: not a real IDX file"),
+        ));
+    };
     if bytes.len() < expected {
         let have = (bytes.len() - header) / record.max(1);
         return Err(Error::format(
@@ -191,6 +217,38 @@ mod tests {
                 && e.contains("record 2 is incomplete")
                 && e.contains("3 records of 4 bytes"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn hostile_headers_are_errors_not_panics_or_huge_allocations() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("imgs");
+        let header = |dims: [u32; 3]| {
+            let mut b = vec![0, 0, 8, 3];
+            dims.iter()
+                .for_each(|d| b.extend_from_slice(&d.to_be_bytes()));
+            b
+        };
+        for (dims, needle) in [
+            ([0, 28, 28], "empty set"),
+            ([5, 0, 28], "empty set"),
+            ([u32::MAX, u32::MAX, u32::MAX], "overflow"),
+            ([u32::MAX, 65536, 65536], "truncated"), // 1.8e19 bytes: fits in u64, checked against the file
+            ([1_000_000, 28, 28], "truncated"),
+        ] {
+            std::fs::write(&p, header(dims)).unwrap();
+            let e = read_idx_images(&p).unwrap_err().to_string();
+            assert!(e.contains("imgs") && e.contains(needle), "{dims:?}: {e}");
+        }
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&0u32.to_be_bytes());
+        std::fs::write(&p, &labels).unwrap();
+        assert!(
+            read_idx_labels(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("empty set")
         );
     }
 }

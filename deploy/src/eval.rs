@@ -34,8 +34,45 @@ fn data_err(e: betadarts_data::Error) -> Error {
     Error::Input(e.to_string())
 }
 
-/// Recognises what `path` holds.
+/// Recognises what `path` holds, and checks it against the model: as many labels as images,
+/// every label one of the model's classes.
 pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
+    let data = read(path, meta)?;
+    let k = meta.class_names.len();
+    let bad = |label: usize| {
+        Err(Error::Input(format!(
+            "{}: label {label} is not a class of the model (it has {k}: 0..={})",
+            path.display(),
+            k.saturating_sub(1)
+        )))
+    };
+    match &data {
+        EvalData::Memory(set) => {
+            let per = set.channels * set.height * set.width;
+            let images = if per == 0 { 0 } else { set.images.len() / per };
+            if images != set.labels.len() || images * per != set.images.len() {
+                return Err(Error::Input(format!(
+                    "{}: {} images but {} labels: the image and label files do not belong \
+                     together",
+                    path.display(),
+                    images,
+                    set.labels.len()
+                )));
+            }
+            if let Some(&l) = set.labels.iter().find(|&&l| l as usize >= k) {
+                return bad(l as usize);
+            }
+        }
+        EvalData::Files(files) => {
+            if let Some(&(_, l)) = files.iter().find(|(_, l)| *l >= k) {
+                return bad(l);
+            }
+        }
+    }
+    Ok(data)
+}
+
+fn read(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
     let classes = meta.class_names.len() as u32;
     if path.is_file() {
         let record = if classes > 10 {
@@ -101,7 +138,7 @@ pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
 fn flat(dir: &Path, labels: &Path, meta: &ModelMeta) -> Result<EvalData> {
     let text = std::fs::read_to_string(labels).map_err(|e| Error::Io {
         path: labels.into(),
-        source: e,
+        cause: e,
     })?;
     let mut lines = text
         .lines()
@@ -214,7 +251,7 @@ pub fn evaluate(
                     let (path, label) = &files[i];
                     let bytes = std::fs::read(path).map_err(|e| Error::Io {
                         path: path.clone(),
-                        source: e,
+                        cause: e,
                     })?;
                     let img = decode(&bytes)
                         .map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;

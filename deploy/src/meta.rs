@@ -47,6 +47,9 @@ pub struct ModelMeta {
     pub preprocess: String,
 }
 
+/// Largest input side a model may declare (ImageNet networks take 224).
+pub const MAX_INPUT_SIZE: usize = 2048;
+
 impl ModelMeta {
     pub fn to_props(&self) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();
@@ -95,7 +98,7 @@ impl ModelMeta {
                 .parse()
                 .map_err(|_| Error::Model(format!("metadata {k:?} is not a number")))
         };
-        Ok(ModelMeta {
+        let meta = ModelMeta {
             network: get("network")?.clone(),
             dataset: get("dataset")?.clone(),
             class_names: serde_json::from_value(parse_json("class_names")?)
@@ -113,11 +116,62 @@ impl ModelMeta {
                 .get("preprocess")
                 .cloned()
                 .unwrap_or_else(|| "resize".into()),
-        })
+        };
+        meta.validate()?;
+        Ok(meta)
+    }
+
+    /// What the deploy side relies on, checked once when a model is loaded (a hand-edited or
+    /// damaged model would otherwise panic or allocate without bound per request).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Model(format!("metadata: {m}")));
+        if self.class_names.is_empty() {
+            return bad("class_names is empty (a classifier needs at least one class)".into());
+        }
+        if !(1..=4).contains(&self.input_channels) {
+            return bad(format!(
+                "input_channels {} is not 1..=4",
+                self.input_channels
+            ));
+        }
+        if !(1..=MAX_INPUT_SIZE).contains(&self.input_size) {
+            return bad(format!(
+                "input_size {} is not 1..={MAX_INPUT_SIZE}",
+                self.input_size
+            ));
+        }
+        for (k, v) in [("mean", &self.mean), ("std", &self.std)] {
+            if v.len() != self.input_channels {
+                return bad(format!(
+                    "{k} has {} values for {} input channels",
+                    v.len(),
+                    self.input_channels
+                ));
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                return bad(format!("{k} {v:?} is not finite"));
+            }
+        }
+        if self.std.iter().any(|&x| x <= 0.0) {
+            return bad(format!("std {:?} must be > 0", self.std));
+        }
+        if !["resize", "center-crop"].contains(&self.preprocess.as_str()) {
+            return bad(format!(
+                "preprocess {:?} is not resize or center-crop",
+                self.preprocess
+            ));
+        }
+        Ok(())
     }
 
     /// Reads the metadata of an ONNX model held in memory.
     pub fn from_onnx(bytes: &[u8]) -> Result<Self> {
+        // Protobuf decodes zero bytes as an empty message, which would read as "metadata missing".
+        if bytes.is_empty() {
+            return Err(Error::Model(
+                "the file is empty (0 bytes): not an ONNX model".into(),
+            ));
+        }
         let proto = ModelProto::decode(bytes)
             .map_err(|e| Error::Model(format!("not an ONNX model (protobuf: {e})")))?;
         let props: BTreeMap<String, String> = proto
@@ -137,5 +191,56 @@ mod erased {
         fn json(&self) -> String {
             serde_json::to_string(self).unwrap_or_default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> ModelMeta {
+        ModelMeta {
+            network: "cifar".into(),
+            dataset: "cifar10".into(),
+            class_names: vec!["a".into(), "b".into()],
+            input_size: 32,
+            input_channels: 3,
+            mean: vec![0.5; 3],
+            std: vec![0.25; 3],
+            genotype: None,
+            arch: None,
+            accuracy: None,
+            tool_version: "0".into(),
+            madds: None,
+            preprocess: "resize".into(),
+        }
+    }
+
+    #[test]
+    fn metadata_the_deploy_side_cannot_use_is_refused_on_load() {
+        assert_eq!(ModelMeta::from_props(&meta().to_props()).unwrap(), meta());
+        let cases: Vec<(fn(&mut ModelMeta), &str)> = vec![
+            (
+                |m| m.mean = vec![0.5; 2],
+                "mean has 2 values for 3 input channels",
+            ),
+            (|m| m.std = vec![0.0; 3], "must be > 0"),
+            (|m| m.std[1] = f32::NAN, "metadata \"std\""), // NaN is written as null
+            (|m| m.class_names.clear(), "class_names is empty"),
+            (|m| m.input_size = 1 << 30, "input_size 1073741824"),
+            (|m| m.input_size = 0, "input_size 0"),
+            (|m| m.input_channels = 0, "input_channels 0"),
+            (|m| m.preprocess = "warp".into(), "preprocess \"warp\""),
+        ];
+        for (edit, needle) in cases {
+            let mut m = meta();
+            edit(&mut m);
+            let e = ModelMeta::from_props(&m.to_props())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let e = ModelMeta::from_onnx(&[]).unwrap_err().to_string();
+        assert!(e.contains("empty (0 bytes)"), "{e}");
     }
 }

@@ -288,11 +288,11 @@ pub async fn start(
         .await
         .map_err(|e| Error::Io {
             path: addr.to_string().into(),
-            source: e,
+            cause: e,
         })?;
     let addr = listener.local_addr().map_err(|e| Error::Io {
         path: "listener".into(),
-        source: e,
+        cause: e,
     })?;
     let done = tokio::spawn(async move {
         axum::serve(listener, app)

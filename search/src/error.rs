@@ -5,11 +5,12 @@ use std::path::PathBuf;
 /// Errors of the search library. File errors always carry the path.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
+    // The cause is part of the message and deliberately not a `source()`: error reporters print
+    // both, which showed every I/O cause twice.
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A data file whose content does not match its format.
     #[error("{path}: {message}")]
@@ -40,7 +41,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
     pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

@@ -177,7 +177,8 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
         } => {
             let (bytes, meta) = read_model(&model)?;
             let mut engine = load_engine(engine.parse()?, &bytes, None)?;
-            let set = eval::open(&data, &meta).with_context(|| data.display().to_string())?;
+            // Its errors name the file or folder themselves.
+            let set = eval::open(&data, &meta)?;
             if set.is_empty() {
                 bail!("{}: no labelled images", data.display());
             }

@@ -160,9 +160,12 @@ impl fmt::Display for Genotype {
     }
 }
 
+/// Longest `range(a, b)` the Python-form reader expands.
+const MAX_RANGE: i64 = 1024;
+
 /// A small reader for the Python literal form: lists, tuples, strings, ints, `range(a, b)`.
 mod python {
-    use super::Genotype;
+    use super::{Genotype, MAX_RANGE};
     use crate::{Error, Result};
 
     #[derive(Debug, Clone)]
@@ -273,6 +276,12 @@ mod python {
                             [a, b] => (*a, *b),
                             _ => return Err(self.err("range(a, b) expected")),
                         };
+                        // A concat list names cell nodes; no genotype has more than a few.
+                        if b.saturating_sub(a) > MAX_RANGE {
+                            return Err(self.err(&format!(
+                                "range({a}, {b}) is longer than {MAX_RANGE}: not a cell's node list"
+                            )));
+                        }
                         Ok(Value::List((a..b).map(Value::Int).collect()))
                     } else {
                         Err(self.err(&format!(
@@ -391,6 +400,16 @@ mod tests {
             "Display is the Python form"
         );
         assert_eq!(g.normal_skip_count(), 2);
+    }
+
+    #[test]
+    fn a_huge_python_range_is_an_error_not_an_allocation() {
+        let text = DARTS_V2_PY.replace("range(2, 6)", "range(2, 100000000000)");
+        let e = Genotype::parse(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("range(2, 100000000000) is longer than 1024"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -67,6 +67,13 @@ impl Table {
                 acc[k] = v
                     .parse()
                     .map_err(|_| bad(format!("{} {v:?} is not a number", COLUMNS[k])))?;
+                // Top-1 in percent: NaN or out-of-range values would rank and plot as real.
+                if !(0.0..=100.0).contains(&acc[k]) {
+                    return Err(bad(format!(
+                        "{} {v} is not an accuracy in percent (0..=100)",
+                        COLUMNS[k]
+                    )));
+                }
             }
             rows.push(Row {
                 index,
@@ -153,5 +160,15 @@ mod tests {
             e.contains("t.csv") && e.contains("line 3") && e.contains("cifar100_valid"),
             "{e}"
         );
+        let head = "index,arch,cifar10_valid,cifar10_test,cifar100_valid,cifar100_test,imagenet16_valid,imagenet16_test\n";
+        for v in ["NaN", "-1", "101", "inf"] {
+            let row = format!("0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,{v},3,4,5,6\n");
+            std::fs::write(&p, format!("{head}{row}")).unwrap();
+            let e = Table::load(&p).err().unwrap().to_string();
+            assert!(
+                e.contains("line 2") && e.contains("cifar10_test") && e.contains("percent"),
+                "{e}"
+            );
+        }
     }
 }

@@ -1,0 +1,92 @@
+//! Hostile inputs to the deploy side, end to end: each must end in a clear error (exit 2), never
+//! a panic, a hang or an answer from mismatched data.
+
+use crate::common::{fails, ok};
+
+const ARCH: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+
+fn model(dir: &std::path::Path) -> String {
+    let m = dir.join("m.onnx").to_string_lossy().into_owned();
+    ok(&[
+        "export",
+        "--random-init",
+        "--arch",
+        ARCH,
+        "--channels",
+        "4",
+        "-o",
+        &m,
+    ]);
+    m
+}
+
+fn idx(dims: &[u32], data: usize) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, dims.len() as u8];
+    dims.iter()
+        .for_each(|d| b.extend_from_slice(&d.to_be_bytes()));
+    b.extend(std::iter::repeat_n(1u8, data));
+    b
+}
+
+#[test]
+fn eval_refuses_labels_that_do_not_match_the_images_or_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path());
+    let data = dir.path().join("idx");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("t10k-images-idx3-ubyte"), idx(&[2, 8, 8], 128)).unwrap();
+    std::fs::write(data.join("t10k-labels-idx1-ubyte"), idx(&[3], 3)).unwrap();
+    let d = data.to_str().unwrap();
+    let e = fails(&["deploy", "eval", &m, "--data", d], 2);
+    assert!(e.contains("2 images but 3 labels"), "{e}");
+    // A label past the model's classes (10) in a labels.csv folder.
+    let flat = dir.path().join("flat");
+    std::fs::create_dir(&flat).unwrap();
+    std::fs::write(flat.join("labels.csv"), "file,label\na.png,12\n").unwrap();
+    let e = fails(&["deploy", "eval", &m, "--data", flat.to_str().unwrap()], 2);
+    assert!(e.contains("label 12 is not a class of the model"), "{e}");
+    let e = fails(&["deploy", "eval", &m, "--data", d, "--batch", "0"], 2);
+    assert!(e.contains("--batch") && e.contains("at least 1"), "{e}");
+}
+
+#[test]
+fn a_fifo_named_like_an_image_is_skipped_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path());
+    let class = dir.path().join("val").join("class_0");
+    std::fs::create_dir_all(&class).unwrap();
+    let fifo = class.join("x.png");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: mkfifo not available");
+        return;
+    }
+    let e = fails(
+        &[
+            "deploy",
+            "eval",
+            &m,
+            "--data",
+            dir.path().join("val").to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(e.contains("no .jpg/.jpeg/.png images"), "{e}");
+}
+
+#[test]
+fn models_and_flags_the_server_cannot_use_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path());
+    let e = fails(&["deploy", "serve", &m, "--timeout", "0"], 2);
+    assert!(e.contains("--timeout"), "{e}");
+    let e = fails(&["deploy", "serve", &m, "--max-batch", "0"], 2);
+    assert!(e.contains("--max-batch"), "{e}");
+    let empty = dir.path().join("empty.onnx");
+    std::fs::write(&empty, b"").unwrap();
+    let e = fails(&["deploy", "predict", empty.to_str().unwrap(), "x.png"], 2);
+    assert!(
+        e.contains("empty.onnx") && e.contains("empty (0 bytes)"),
+        "{e}"
+    );
+}
