@@ -425,3 +425,79 @@ fn saturated_server_answers_503() {
     );
     assert!(statuses.contains(&200), "{statuses:?}");
 }
+
+/// Reads a raw HTTP response's status, waiting at most `wait`.
+fn status_within(s: &mut TcpStream, wait: Duration) -> u16 {
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    String::from_utf8_lossy(&resp)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn server_refuses_bombs_giants_and_slow_bodies_and_stays_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, onnx) = model(dir.path());
+    let bytes = std::fs::read(&onnx).unwrap();
+    let meta = ModelMeta::from_onnx(&bytes).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let cfg = ServeConfig {
+        max_body: 1 << 20,
+        timeout: Duration::from_secs(1),
+        ..ServeConfig::default()
+    };
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let server = rt
+        .block_on(start(bytes, meta, cfg, addr, async {
+            let _ = stop_rx.await;
+        }))
+        .unwrap();
+    let addr = server.addr;
+
+    // An image wider than the decode limit (a few hundred bytes of PNG): refused from its header.
+    let mut wide = std::io::Cursor::new(Vec::new());
+    image::GrayImage::new(9000, 2)
+        .write_to(&mut wide, image::ImageFormat::Png)
+        .unwrap();
+    let (status, v) = http(addr, "POST", "/v1/predict", "image/png", wide.get_ref());
+    assert_eq!(status, 413, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("too large"), "{v}");
+
+    // A declared gigabyte: answered 413 at once, nothing read.
+    let mut giant = TcpStream::connect(addr).unwrap();
+    giant
+        .write_all(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1073741824\r\n\r\n")
+        .unwrap();
+    assert_eq!(status_within(&mut giant, Duration::from_secs(5)), 413);
+
+    // Slow clients holding bodies open: each answered 408 after the timeout, and meanwhile
+    // /healthz answers within 100 ms.
+    let mut slow: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100\r\n\r\n0123456789")
+                .unwrap();
+            s
+        })
+        .collect();
+    for _ in 0..5 {
+        let t0 = std::time::Instant::now();
+        let (status, v) = http(addr, "GET", "/healthz", "text/plain", b"");
+        assert_eq!((status, v["engine_panics"].as_u64()), (200, Some(0)));
+        assert!(
+            t0.elapsed() < Duration::from_millis(100),
+            "healthz took {:?}",
+            t0.elapsed()
+        );
+    }
+    for s in &mut slow {
+        assert_eq!(status_within(s, Duration::from_secs(10)), 408);
+    }
+    stop_tx.send(()).unwrap();
+    rt.block_on(server.done).unwrap().unwrap();
+}

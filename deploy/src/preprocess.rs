@@ -9,10 +9,31 @@ use image::{DynamicImage, GenericImageView};
 
 use crate::{Error, ModelMeta, Result};
 
-/// Decodes image bytes; a clear error for undecodable data.
+/// Largest image side decoded, and most bytes a decoder may allocate: a small PNG can declare
+/// 16000×16000 pixels (a decompression bomb: 2 GB and seconds per request), refused from its
+/// header before anything is decoded.
+pub const MAX_SIDE: u32 = 8192;
+pub const MAX_DECODE_BYTES: u64 = 256 << 20;
+
+/// Decodes image bytes within [`MAX_SIDE`] and [`MAX_DECODE_BYTES`]; a clear error for
+/// undecodable or oversized data.
 pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
-    image::load_from_memory(bytes)
-        .map_err(|e| Error::Input(format!("not a decodable PNG/JPEG image: {e}")))
+    let bad = |e: image::ImageError| match e {
+        image::ImageError::Limits(l) => Error::Input(format!(
+            "image too large to decode ({l}; at most {MAX_SIDE}×{MAX_SIDE} pixels and \
+             {MAX_DECODE_BYTES} bytes decoded)"
+        )),
+        e => Error::Input(format!("not a decodable PNG/JPEG image: {e}")),
+    };
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::Input(format!("not a decodable PNG/JPEG image: {e}")))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    reader.decode().map_err(bad)
 }
 
 /// `[C, S, S]` normalised values for the model described by `meta`, prepared as its training

@@ -1,12 +1,17 @@
 //! HTTP serving (axum): `POST /v1/predict` (an image body, or a JSON tensor), `GET /v1/model`,
 //! `GET /healthz`. One engine runs on a worker thread behind a bounded queue; requests that
 //! arrive together are micro-batched (up to `max_batch` images, waiting at most `batch_window`
-//! for more). Errors are JSON `{"error": …}`: 400 undecodable image or wrong tensor shape, 413
-//! body over the limit, 415 unsupported content type, 503 queue full, 504 past the request
-//! timeout. Shuts down gracefully on SIGINT/SIGTERM.
+//! for more). Errors are JSON `{"error": …}`: 400 undecodable image or wrong tensor shape, 408
+//! body not received within the timeout, 413 body over the limit (a declared Content-Length is
+//! answered before anything is read) or an image over the pixel limits, 415 unsupported content
+//! type, 500 engine failure (a panicking engine is replaced, and `/healthz` counts it), 503 queue
+//! full, 504 past the request timeout. Decoding runs on tokio's blocking pool, never on the
+//! async threads, so `/healthz` stays fast while large images are decoded. Shuts down gracefully
+//! on SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -61,6 +66,8 @@ struct AppState {
     engine: EngineKind,
     jobs: mpsc::Sender<Job>,
     cfg: ServeConfig,
+    /// Engine panics caught (each answered 500, the engine then reloaded).
+    panics: Arc<AtomicUsize>,
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -78,6 +85,7 @@ fn worker(
     cfg: ServeConfig,
     mut rx: mpsc::Receiver<Job>,
     ready: std::sync::mpsc::Sender<Result<()>>,
+    panics: Arc<AtomicUsize>,
 ) {
     let mut engine = match load_engine(cfg.engine, &onnx, cfg.threads) {
         Ok(e) => {
@@ -104,7 +112,26 @@ fn worker(
         let n: usize = jobs.iter().map(|j| j.images).sum();
         let input: Vec<f32> = jobs.iter().flat_map(|j| j.input.iter().copied()).collect();
         let k_max = jobs.iter().map(|j| j.top_k).max().unwrap_or(1);
-        match classify(engine.as_mut(), &meta, &input, n, k_max) {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            classify(engine.as_mut(), &meta, &input, n, k_max)
+        }));
+        let result = match run {
+            Ok(r) => r,
+            Err(_) => {
+                // The engine's state is unknown after a panic: answer 500 and load a fresh one.
+                panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("the engine panicked; answering 500 and reloading it");
+                match load_engine(cfg.engine, &onnx, cfg.threads) {
+                    Ok(e) => engine = e,
+                    Err(e) => {
+                        tracing::error!(error = %e, "reloading the engine failed; stopping");
+                        return;
+                    }
+                }
+                Err(Error::Model("the engine panicked on this batch".into()))
+            }
+        };
+        match result {
             Ok(mut all) => {
                 for j in jobs {
                     let mut mine: Vec<Vec<TopClass>> = all.drain(..j.images).collect();
@@ -133,21 +160,97 @@ struct TensorBody {
     shape: Vec<usize>,
 }
 
+/// The engine input of one request body: an image (decoded within the pixel limits) or a JSON
+/// tensor; an error response otherwise.
+fn prepare(
+    bytes: &[u8],
+    ctype: &str,
+    m: &ModelMeta,
+    max_batch: usize,
+) -> std::result::Result<(Vec<f32>, usize), Response> {
+    let per = m.input_channels * m.input_size * m.input_size;
+    if ctype.starts_with("image/") || ctype == "application/octet-stream" {
+        return match decode(bytes) {
+            Ok(img) => Ok((to_input(&img, m), 1)),
+            Err(e) if e.to_string().contains("too large") => {
+                Err(error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))
+            }
+            Err(e) => Err(error(StatusCode::BAD_REQUEST, e.to_string())),
+        };
+    }
+    if ctype != "application/json" {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {ctype:?}: send image/png, image/jpeg or application/json"),
+        ));
+    }
+    let t: TensorBody = serde_json::from_slice(bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("expected {{\"tensor\": [...], \"shape\": [N, C, H, W]}}: {e}"),
+        )
+    })?;
+    let want = [m.input_channels, m.input_size, m.input_size];
+    let count = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if t.shape.len() != 4
+        || t.shape[1..] != want
+        || t.shape[0] == 0
+        || count != Some(t.tensor.len())
+    {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "tensor shape {:?} with {} values; the model takes [N, {}, {}, {}] (normalised)",
+                t.shape,
+                t.tensor.len(),
+                want[0],
+                want[1],
+                want[2]
+            ),
+        ));
+    }
+    if t.shape[0] > max_batch {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("at most {max_batch} images per request"),
+        ));
+    }
+    debug_assert_eq!(t.tensor.len(), t.shape[0] * per);
+    Ok((t.tensor, t.shape[0]))
+}
+
 async fn predict(
     State(s): State<Arc<AppState>>,
     Query(q): Query<PredictQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let bytes = match axum::body::to_bytes(body, s.cfg.max_body).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body over the {} byte limit", s.cfg.max_body),
-            );
-        }
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over the {} byte limit", s.cfg.max_body),
+        )
     };
+    // A declared length over the limit is answered before a byte of the body is read.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > s.cfg.max_body as u64) {
+        return too_large();
+    }
+    let bytes =
+        match tokio::time::timeout(s.cfg.timeout, axum::body::to_bytes(body, s.cfg.max_body)).await
+        {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => return too_large(),
+            Err(_) => {
+                return error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("request body not received within {:?}", s.cfg.timeout),
+                );
+            }
+        };
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -157,55 +260,21 @@ async fn predict(
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let m = &s.meta;
-    let per = m.input_channels * m.input_size * m.input_size;
-    let (input, images) = if ctype.starts_with("image/") || ctype == "application/octet-stream" {
-        match decode(&bytes) {
-            Ok(img) => (to_input(&img, m), 1),
-            Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
-        }
-    } else if ctype == "application/json" {
-        let t: TensorBody = match serde_json::from_slice(&bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("expected {{\"tensor\": [...], \"shape\": [N, C, H, W]}}: {e}"),
-                );
-            }
-        };
-        let want = [m.input_channels, m.input_size, m.input_size];
-        if t.shape.len() != 4
-            || t.shape[1..] != want
-            || t.shape[0] == 0
-            || t.tensor.len() != t.shape.iter().product::<usize>()
-        {
+    let (meta, max_batch) = (s.meta.clone(), s.cfg.max_batch);
+    // Decoding and JSON parsing are CPU work: on the blocking pool, off the async threads.
+    let prepared =
+        tokio::task::spawn_blocking(move || prepare(&bytes, &ctype, &meta, max_batch)).await;
+    let (input, images) = match prepared {
+        Ok(Ok(v)) => v,
+        Ok(Err(response)) => return response,
+        Err(_) => {
             return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "tensor shape {:?} with {} values; the model takes [N, {}, {}, {}] (normalised)",
-                    t.shape,
-                    t.tensor.len(),
-                    want[0],
-                    want[1],
-                    want[2]
-                ),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "request preparation failed",
             );
         }
-        if t.shape[0] > s.cfg.max_batch {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("at most {} images per request", s.cfg.max_batch),
-            );
-        }
-        debug_assert_eq!(t.tensor.len(), t.shape[0] * per);
-        (t.tensor, t.shape[0])
-    } else {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("content type {ctype:?}: send image/png, image/jpeg or application/json"),
-        );
     };
+    let m = &s.meta;
     let (reply, rx) = oneshot::channel();
     let job = Job {
         input,
@@ -238,8 +307,9 @@ async fn model(State(s): State<Arc<AppState>>) -> Response {
     axum::Json(serde_json::json!({"engine": s.engine.to_string(), "model": s.meta})).into_response()
 }
 
-async fn healthz() -> Response {
-    axum::Json(serde_json::json!({"status": "ok"})).into_response()
+async fn healthz(State(s): State<Arc<AppState>>) -> Response {
+    let panics = s.panics.load(Ordering::Relaxed);
+    axum::Json(serde_json::json!({"status": "ok", "engine_panics": panics})).into_response()
 }
 
 async fn not_found() -> Response {
@@ -265,9 +335,10 @@ pub async fn start(
 ) -> Result<Server> {
     let (tx, rx) = mpsc::channel(cfg.queue.max(1));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let panics = Arc::new(AtomicUsize::new(0));
     {
-        let (meta, cfg) = (meta.clone(), cfg.clone());
-        std::thread::spawn(move || worker(onnx, meta, cfg, rx, ready_tx));
+        let (meta, cfg, panics) = (meta.clone(), cfg.clone(), panics.clone());
+        std::thread::spawn(move || worker(onnx, meta, cfg, rx, ready_tx, panics));
     }
     ready_rx
         .recv()
@@ -277,6 +348,7 @@ pub async fn start(
         engine: cfg.engine,
         jobs: tx,
         cfg,
+        panics,
     });
     let app = Router::new()
         .route("/v1/predict", post(predict))
