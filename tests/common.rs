@@ -63,3 +63,15 @@ pub fn nb201_table() -> Option<String> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nb201/nb201_accuracies.csv");
     p.exists().then(|| p.to_string_lossy().into_owned())
 }
+
+/// Asserts that two search runs ended alike: `keys` of history record `epoch`, and arch.txt.
+pub fn assert_same_search(a: &Path, b: &Path, epoch: usize, keys: &[&str]) {
+    let (ha, hb) = (history(a), history(b));
+    for key in keys {
+        assert_eq!(ha[epoch][*key], hb[epoch][*key], "{key} of epoch {epoch}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(a.join("arch.txt")).unwrap(),
+        std::fs::read_to_string(b.join("arch.txt")).unwrap()
+    );
+}

@@ -262,31 +262,52 @@ fn http(
     )
 }
 
-#[test]
-fn server_load_test_and_malformed_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_, onnx) = model(dir.path());
+/// A server for the model trained in `dir` on a loopback port; `stop` shuts it down.
+struct Serving {
+    rt: tokio::runtime::Runtime,
+    server: betadarts_deploy::serve::Server,
+    stop: tokio::sync::oneshot::Sender<()>,
+    bytes: Vec<u8>,
+    meta: ModelMeta,
+}
+
+fn serving(dir: &Path, cfg: ServeConfig) -> Serving {
+    let (_, onnx) = model(dir);
     let bytes = std::fs::read(&onnx).unwrap();
     let meta = ModelMeta::from_onnx(&bytes).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let server = rt
+        .block_on(start(bytes.clone(), meta.clone(), cfg, addr, async {
+            let _ = stop_rx.await;
+        }))
+        .unwrap();
+    Serving {
+        rt,
+        server,
+        stop,
+        bytes,
+        meta,
+    }
+}
+
+#[test]
+fn server_load_test_and_malformed_requests() {
+    let dir = tempfile::tempdir().unwrap();
     let cfg = ServeConfig {
         engine: EngineKind::Tract,
         max_body: 64 * 1024,
         queue: 256,
         ..ServeConfig::default()
     };
-    let server = rt
-        .block_on(start(
-            bytes.clone(),
-            meta.clone(),
-            cfg,
-            "127.0.0.1:0".parse().unwrap(),
-            async {
-                let _ = stop_rx.await;
-            },
-        ))
-        .unwrap();
+    let Serving {
+        rt,
+        server,
+        stop: stop_tx,
+        bytes,
+        meta,
+    } = serving(dir.path(), cfg);
     let addr = server.addr;
 
     // Expected answers, straight from the engine.
@@ -441,22 +462,17 @@ fn status_within(s: &mut TcpStream, wait: Duration) -> u16 {
 #[test]
 fn server_refuses_bombs_giants_and_slow_bodies_and_stays_healthy() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, onnx) = model(dir.path());
-    let bytes = std::fs::read(&onnx).unwrap();
-    let meta = ModelMeta::from_onnx(&bytes).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let cfg = ServeConfig {
         max_body: 1 << 20,
         timeout: Duration::from_secs(1),
         ..ServeConfig::default()
     };
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = rt
-        .block_on(start(bytes, meta, cfg, addr, async {
-            let _ = stop_rx.await;
-        }))
-        .unwrap();
+    let Serving {
+        rt,
+        server,
+        stop: stop_tx,
+        ..
+    } = serving(dir.path(), cfg);
     let addr = server.addr;
 
     // An image wider than the decode limit (a few hundred bytes of PNG): refused from its header.
