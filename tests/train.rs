@@ -4,7 +4,8 @@ use std::path::Path;
 
 use crate::common::{args, fails, history, ok, v2};
 
-fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
+/// DARTS V2 at C=4, 5 cells, 8×8 images, 3 epochs.
+pub fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
     let g = v2();
     let mut v: Vec<String> = [
         "train",
