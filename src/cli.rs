@@ -15,7 +15,11 @@ pub use crate::commands::bench::BenchArgs;
     long_about = "β-DARTS differentiable architecture search (DARTS + Beta-Decay regularization).\n\n\
                   `betadarts search` with no arguments runs a short real NAS-Bench-201 search on the \
                   Fashion-MNIST subset built into the binary. Logs go to stderr (BETADARTS_LOG=debug \
-                  for more); results go to the run directory."
+                  for more); results go to the run directory.",
+    after_help = "Exit codes: 0 success; 1 failure while running (I/O, a diverged run, a damaged \
+                  checkpoint with no good one before it); 2 bad input or usage (flags, configs, \
+                  data files, models, a run directory in use or already holding a run, an output \
+                  file export will not replace)."
 )]
 pub struct Cli {
     #[command(subcommand)]

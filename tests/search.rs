@@ -291,3 +291,13 @@ fn nb201_lookup_through_the_cli() {
     );
     assert!(e.contains("not in"), "{e}");
 }
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = ok(&["--help"]);
+    assert!(
+        out.contains("Exit codes: 0 success; 1 failure while running")
+            && out.contains("2 bad input"),
+        "{out}"
+    );
+}
