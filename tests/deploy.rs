@@ -492,7 +492,7 @@ fn server_refuses_bombs_giants_and_slow_bodies_and_stays_healthy() {
     assert_eq!(status_within(&mut giant, Duration::from_secs(5)), 413);
 
     // Slow clients holding bodies open: each answered 408 after the timeout, and meanwhile
-    // /healthz answers within 100 ms.
+    // /healthz answers at once.
     let mut slow: Vec<TcpStream> = (0..20)
         .map(|_| {
             let mut s = TcpStream::connect(addr).unwrap();
@@ -505,8 +505,10 @@ fn server_refuses_bombs_giants_and_slow_bodies_and_stays_healthy() {
         let t0 = std::time::Instant::now();
         let (status, v) = http(addr, "GET", "/healthz", "text/plain", b"");
         assert_eq!((status, v["engine_panics"].as_u64()), (200, Some(0)));
+        // The bound is loose because other tests share these cores; what it
+        // guards against (health waiting behind request work) took seconds.
         assert!(
-            t0.elapsed() < Duration::from_millis(100),
+            t0.elapsed() < Duration::from_secs(1),
             "healthz took {:?}",
             t0.elapsed()
         );
