@@ -135,52 +135,49 @@ fn read(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
     Ok(EvalData::Files(files))
 }
 
+/// A flat folder's `labels.csv`: `file` and `label` columns found by name (so a pandas index
+/// column or others may stand beside them), fields quoted as CSV writers quote them.
 fn flat(dir: &Path, labels: &Path, meta: &ModelMeta) -> Result<EvalData> {
-    let text = std::fs::read_to_string(labels).map_err(|e| Error::Io {
-        path: labels.into(),
-        cause: e,
-    })?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines
-        .next()
-        .ok_or_else(|| Error::Input(format!("{}: empty", labels.display())))?;
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let at = |line: u64, m: String| Error::Input(format!("{}: line {line}: {m}", labels.display()));
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(labels)
+        .map_err(|e| Error::Input(format!("{}: {e}", labels.display())))?;
+    let header = reader
+        .headers()
+        .map_err(|e| Error::Input(format!("{}: {e}", labels.display())))?
+        .clone();
     let col = |n: &str| {
-        cols.iter().position(|c| *c == n).ok_or_else(|| {
+        header.iter().position(|c| c == n).ok_or_else(|| {
             Error::Input(format!("{}: header needs a {n:?} column", labels.display()))
         })
     };
     let (fc, lc) = (col("file")?, col("label")?);
     let mut files = Vec::new();
-    for (i, line) in lines {
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let bad = || {
-            Error::Input(format!(
-                "{}: line {}: expected {} columns",
-                labels.display(),
-                i + 1,
-                cols.len()
-            ))
+    for record in reader.records() {
+        let r = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            at(line, e.to_string())
+        })?;
+        let line = r.position().map_or(0, |p| p.line());
+        if r.iter().all(str::is_empty) {
+            continue;
+        }
+        let (Some(file), Some(label)) = (r.get(fc), r.get(lc)) else {
+            return Err(at(line, format!("expected {} columns", header.len())));
         };
-        let (file, label) = (f.get(fc).ok_or_else(bad)?, f.get(lc).ok_or_else(bad)?);
         let idx = match label.parse::<usize>() {
             Ok(v) => v,
             Err(_) => meta
                 .class_names
                 .iter()
                 .position(|c| c == label)
-                .ok_or_else(|| {
-                    Error::Input(format!(
-                        "{}: line {}: unknown class {label:?}",
-                        labels.display(),
-                        i + 1
-                    ))
-                })?,
+                .ok_or_else(|| at(line, format!("unknown class {label:?}")))?,
         };
         files.push((dir.join(file), idx));
+    }
+    if files.is_empty() {
+        return Err(Error::Input(format!("{}: no rows", labels.display())));
     }
     Ok(EvalData::Files(files))
 }
@@ -298,4 +295,58 @@ pub fn evaluate(
         top5: 100.0 * top5 as f64 / done.max(1) as f64,
         per_class,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> ModelMeta {
+        ModelMeta {
+            network: "cifar".into(),
+            dataset: "x".into(),
+            class_names: vec!["cat".into(), "dog".into()],
+            input_size: 32,
+            input_channels: 3,
+            mean: vec![0.5; 3],
+            std: vec![0.25; 3],
+            genotype: None,
+            arch: None,
+            accuracy: None,
+            tool_version: "0".into(),
+            madds: None,
+            preprocess: "resize".into(),
+        }
+    }
+
+    #[test]
+    fn labels_csv_as_pandas_writes_it_and_its_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("labels.csv");
+        // pandas' to_csv with its index column, a quoted name with a comma, a class by name.
+        std::fs::write(&p, ",file,label\n0,\"a, 1.png\",dog\n1,b.png,0\n\n").unwrap();
+        let EvalData::Files(f) = flat(dir.path(), &p, &meta()).unwrap() else {
+            panic!("files expected")
+        };
+        assert_eq!(
+            f,
+            vec![
+                (dir.path().join("a, 1.png"), 1),
+                (dir.path().join("b.png"), 0)
+            ]
+        );
+        for (text, needle) in [
+            ("file,label\na.png,bird\n", "line 2: unknown class \"bird\""),
+            ("file,label\na.png,0,extra\n", "line 2"),
+            ("name,label\na.png,0\n", "needs a \"file\" column"),
+            ("file,label\n", "no rows"),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = flat(dir.path(), &p, &meta()).err().unwrap().to_string();
+            assert!(
+                e.contains("labels.csv") && e.contains(needle),
+                "{text:?}: {e}"
+            );
+        }
+    }
 }
