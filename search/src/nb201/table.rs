@@ -36,39 +36,48 @@ pub struct Table {
 impl Table {
     /// Reads the CSV; a malformed row is an error naming the file and line.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut lines = text.lines().enumerate();
-        let header = lines.next().map(|(_, l)| l).unwrap_or("");
-        let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-        let want = ["index", "arch"]
+        let fail = |m: String| Error::format(path, m);
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| match e.into_kind() {
+                csv::ErrorKind::Io(io) => Error::io(path, io),
+                other => fail(format!("{other:?}")),
+            })?;
+        let header = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+        // Columns by name, so that a pandas index column or extra columns may stand beside them.
+        let want: Vec<&str> = ["index", "arch"].into_iter().chain(COLUMNS).collect();
+        let at: Vec<usize> = want
             .iter()
-            .chain(COLUMNS.iter())
-            .copied()
-            .collect::<Vec<_>>();
-        if cols != want {
-            return Err(Error::format(
-                path,
-                format!("line 1: expected the header {}", want.join(",")),
-            ));
-        }
+            .map(|n| header.iter().position(|c| c == *n))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                fail(format!(
+                    "line 1: the header needs the columns {}",
+                    want.join(",")
+                ))
+            })?;
         let mut rows = Vec::new();
-        for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
-            let bad = |m: String| Error::format(path, format!("line {}: {m}", i + 1));
-            let f: Vec<&str> = line.split(',').map(str::trim).collect();
-            if f.len() != 8 {
-                return Err(bad(format!("expected 8 fields, found {}", f.len())));
-            }
-            let index = f[0]
+        for record in reader.records() {
+            let r = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                fail(format!("line {line}: {e}"))
+            })?;
+            let line = r.position().map_or(0, |p| p.line());
+            let bad = |m: String| fail(format!("line {line}: {m}"));
+            let field = |k: usize| r.get(at[k]).unwrap_or("");
+            let index = field(0)
                 .parse()
-                .map_err(|_| bad(format!("index {:?} is not a number", f[0])))?;
-            f[1].parse::<Arch>().map_err(|e| bad(e.to_string()))?;
+                .map_err(|_| bad(format!("index {:?} is not a number", field(0))))?;
+            field(1).parse::<Arch>().map_err(|e| bad(e.to_string()))?;
             let mut acc = [0.0; 6];
-            for (k, v) in f[2..].iter().enumerate() {
-                acc[k] = v
+            for (k, slot) in acc.iter_mut().enumerate() {
+                let v = field(k + 2);
+                *slot = v
                     .parse()
                     .map_err(|_| bad(format!("{} {v:?} is not a number", COLUMNS[k])))?;
                 // Top-1 in percent: NaN or out-of-range values would rank and plot as real.
-                if !(0.0..=100.0).contains(&acc[k]) {
+                if !(0.0..=100.0).contains(slot) {
                     return Err(bad(format!(
                         "{} {v} is not an accuracy in percent (0..=100)",
                         COLUMNS[k]
@@ -77,7 +86,7 @@ impl Table {
             }
             rows.push(Row {
                 index,
-                arch: f[1].to_string(),
+                arch: field(1).to_string(),
                 acc,
             });
         }
@@ -148,6 +157,27 @@ mod tests {
         );
         assert!(t.rank(beta)[1] > 99.0);
         assert_eq!(format!("{:.2}", t.best()[1].acc[1]), "94.37");
+    }
+
+    #[test]
+    fn a_pandas_export_with_quoted_fields_reads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        let arch = "|none~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_3x3~2|";
+        std::fs::write(
+            &p,
+            format!(",index,arch,cifar10_valid,cifar10_test,cifar100_valid,cifar100_test,imagenet16_valid,imagenet16_test\n0,7,\"{arch}\",1,2,3,4,5,6.5\n"),
+        )
+        .unwrap();
+        let t = Table::load(&p).unwrap();
+        let r = t.lookup(arch).unwrap();
+        assert_eq!((r.index, r.acc), (7, [1.0, 2.0, 3.0, 4.0, 5.0, 6.5]));
+        std::fs::write(&p, "index,arch\n").unwrap();
+        let e = Table::load(&p).err().unwrap().to_string();
+        assert!(
+            e.contains("t.csv: line 1: the header needs the columns index,arch,cifar10_valid"),
+            "{e}"
+        );
     }
 
     #[test]
