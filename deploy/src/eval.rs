@@ -301,21 +301,11 @@ pub fn evaluate(
 mod tests {
     use super::*;
 
+    /// The example model, with named classes (labels may name them).
     fn meta() -> ModelMeta {
         ModelMeta {
-            network: "cifar".into(),
-            dataset: "x".into(),
             class_names: vec!["cat".into(), "dog".into()],
-            input_size: 32,
-            input_channels: 3,
-            mean: vec![0.5; 3],
-            std: vec![0.25; 3],
-            genotype: None,
-            arch: None,
-            accuracy: None,
-            tool_version: "0".into(),
-            madds: None,
-            preprocess: "resize".into(),
+            ..crate::meta::example()
         }
     }
 

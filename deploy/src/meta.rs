@@ -194,26 +194,32 @@ mod erased {
     }
 }
 
+/// A valid metadata record for tests: a 2-class, 3-channel, 32-pixel model.
+#[cfg(test)]
+pub(crate) fn example() -> ModelMeta {
+    ModelMeta {
+        network: "cifar".into(),
+        dataset: "cifar10".into(),
+        class_names: vec!["a".into(), "b".into()],
+        input_size: 32,
+        input_channels: 3,
+        mean: vec![0.5; 3],
+        std: vec![0.25; 3],
+        genotype: None,
+        arch: None,
+        accuracy: None,
+        tool_version: "0".into(),
+        madds: None,
+        preprocess: "resize".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn meta() -> ModelMeta {
-        ModelMeta {
-            network: "cifar".into(),
-            dataset: "cifar10".into(),
-            class_names: vec!["a".into(), "b".into()],
-            input_size: 32,
-            input_channels: 3,
-            mean: vec![0.5; 3],
-            std: vec![0.25; 3],
-            genotype: None,
-            arch: None,
-            accuracy: None,
-            tool_version: "0".into(),
-            madds: None,
-            preprocess: "resize".into(),
-        }
+        example()
     }
 
     #[test]
