@@ -5,6 +5,7 @@ mod common;
 mod darts;
 mod deploy;
 mod export;
+mod fuzz;
 mod hostile;
 mod regularizers;
 mod run_dir;
