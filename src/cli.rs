@@ -430,6 +430,10 @@ pub enum DeployWhat {
         /// Largest micro-batch (images).
         #[arg(long, default_value_t = 32, value_parser = count)]
         max_batch: usize,
+        /// Open connections at most (more wait in the kernel's backlog); under the usual limit
+        /// of 1024 open files.
+        #[arg(long, default_value_t = 512, value_parser = count)]
+        max_connections: usize,
     },
     /// Top-1 / top-5 accuracy on a CIFAR test file, IDX test files, an ImageNet-style folder
     /// (one sub-folder per class), or a folder with labels.csv (file,label columns).

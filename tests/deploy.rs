@@ -519,3 +519,48 @@ fn server_refuses_bombs_giants_and_slow_bodies_and_stays_healthy() {
     stop_tx.send(()).unwrap();
     rt.block_on(server.done).unwrap().unwrap();
 }
+
+#[test]
+fn stalled_connections_are_closed_and_their_slots_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ServeConfig {
+        timeout: Duration::from_secs(1),
+        max_connections: 3,
+        ..ServeConfig::default()
+    };
+    let Serving {
+        rt,
+        server,
+        stop: stop_tx,
+        ..
+    } = serving(dir.path(), cfg);
+    let addr = server.addr;
+    // Silent clients and one that stops in the middle of its request line: more than the
+    // slots. Each is closed by the server (idle limit: timeout + 1 s), freeing its slot.
+    let mut stalled: Vec<TcpStream> = (0..5)
+        .map(|i| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            if i == 0 {
+                s.write_all(b"POST /v1/pre").unwrap();
+            }
+            s
+        })
+        .collect();
+    let t0 = std::time::Instant::now();
+    for s in &mut stalled {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "closed without an answer");
+    }
+    assert!(
+        t0.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t0.elapsed()
+    );
+    // The slots are free again.
+    let (status, _) = http(addr, "GET", "/healthz", "text/plain", b"");
+    assert_eq!(status, 200);
+    stop_tx.send(()).unwrap();
+    rt.block_on(server.done).unwrap().unwrap();
+}

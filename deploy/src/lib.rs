@@ -4,6 +4,7 @@
 //! the ONNX file and a runtime.
 
 pub mod bench;
+pub mod connections;
 pub mod engine;
 pub mod error;
 pub mod eval;

@@ -6,8 +6,9 @@
 //! answered before anything is read) or an image over the pixel limits, 415 unsupported content
 //! type, 500 engine failure (a panicking engine is replaced, and `/healthz` counts it), 503 queue
 //! full, 504 past the request timeout. Decoding runs on tokio's blocking pool, never on the
-//! async threads, so `/healthz` stays fast while large images are decoded. Shuts down gracefully
-//! on SIGINT/SIGTERM.
+//! async threads, so `/healthz` stays fast while large images are decoded. Open connections are
+//! capped and a connection that sends nothing for longer than a request may take is closed
+//! ([`crate::connections`]). Shuts down gracefully on SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct ServeConfig {
     pub queue: usize,
     pub max_batch: usize,
     pub batch_window: Duration,
+    /// Open connections at most; more wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl Default for ServeConfig {
@@ -50,6 +53,7 @@ impl Default for ServeConfig {
             queue: 64,
             max_batch: 32,
             batch_window: Duration::from_millis(2),
+            max_connections: 512,
         }
     }
 }
@@ -343,6 +347,7 @@ pub async fn start(
     ready_rx
         .recv()
         .map_err(|_| Error::Model("engine thread died".into()))??;
+    let (state_timeout, max_connections) = (cfg.timeout, cfg.max_connections);
     let state = Arc::new(AppState {
         meta,
         engine: cfg.engine,
@@ -366,6 +371,10 @@ pub async fn start(
         path: "listener".into(),
         cause: e,
     })?;
+    // Idle longer than a request may take (its body within the timeout, then its answer within
+    // the timeout after its last byte), so only stalled clients are cut.
+    let idle = state_timeout + Duration::from_secs(1);
+    let listener = crate::connections::Limited::new(listener, max_connections, idle);
     let done = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

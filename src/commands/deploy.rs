@@ -146,6 +146,7 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
             timeout,
             queue,
             max_batch,
+            max_connections,
         } => {
             let (bytes, meta) = read_model(&model)?;
             let addr: SocketAddr = format!("{host}:{port}")
@@ -157,6 +158,7 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
                 timeout: Duration::from_secs_f64(timeout),
                 queue,
                 max_batch,
+                max_connections,
                 ..ServeConfig::default()
             };
             let rt = tokio::runtime::Runtime::new()?;
