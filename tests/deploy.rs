@@ -271,6 +271,14 @@ struct Serving {
     meta: ModelMeta,
 }
 
+impl Serving {
+    /// Graceful shutdown, waited for.
+    fn shut_down(self) {
+        self.stop.send(()).unwrap();
+        self.rt.block_on(self.server.done).unwrap().unwrap();
+    }
+}
+
 fn serving(dir: &Path, cfg: ServeConfig) -> Serving {
     let (_, onnx) = model(dir);
     let bytes = std::fs::read(&onnx).unwrap();
@@ -467,13 +475,8 @@ fn server_refuses_bombs_giants_and_slow_bodies_and_stays_healthy() {
         timeout: Duration::from_secs(1),
         ..ServeConfig::default()
     };
-    let Serving {
-        rt,
-        server,
-        stop: stop_tx,
-        ..
-    } = serving(dir.path(), cfg);
-    let addr = server.addr;
+    let serving = serving(dir.path(), cfg);
+    let addr = serving.server.addr;
 
     // An image wider than the decode limit (a few hundred bytes of PNG): refused from its header.
     let mut wide = std::io::Cursor::new(Vec::new());
@@ -516,8 +519,7 @@ fn server_refuses_bombs_giants_and_slow_bodies_and_stays_healthy() {
     for s in &mut slow {
         assert_eq!(status_within(s, Duration::from_secs(10)), 408);
     }
-    stop_tx.send(()).unwrap();
-    rt.block_on(server.done).unwrap().unwrap();
+    serving.shut_down();
 }
 
 #[test]
@@ -528,13 +530,8 @@ fn stalled_connections_are_closed_and_their_slots_reused() {
         max_connections: 3,
         ..ServeConfig::default()
     };
-    let Serving {
-        rt,
-        server,
-        stop: stop_tx,
-        ..
-    } = serving(dir.path(), cfg);
-    let addr = server.addr;
+    let serving = serving(dir.path(), cfg);
+    let addr = serving.server.addr;
     // Silent clients and one that stops in the middle of its request line: more than the
     // slots. Each is closed by the server (idle limit: timeout + 1 s), freeing its slot.
     let mut stalled: Vec<TcpStream> = (0..5)
@@ -561,6 +558,5 @@ fn stalled_connections_are_closed_and_their_slots_reused() {
     // The slots are free again.
     let (status, _) = http(addr, "GET", "/healthz", "text/plain", b"");
     assert_eq!(status, 200);
-    stop_tx.send(()).unwrap();
-    rt.block_on(server.done).unwrap().unwrap();
+    serving.shut_down();
 }
