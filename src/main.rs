@@ -75,7 +75,7 @@ fn is_user_error(e: &(dyn std::error::Error + 'static)) -> bool {
     let data_user = |d: &betadarts_data::Error| !matches!(d, betadarts_data::Error::Io { .. });
     use betadarts_deploy::Error as D;
     if let Some(d) = e.downcast_ref::<D>() {
-        return matches!(d, D::Model(_) | D::Input(_));
+        return matches!(d, D::Model(_) | D::Input(_) | D::TooLarge(_));
     }
     match e.downcast_ref::<S>() {
         Some(S::Invalid(_) | S::MissingData(_) | S::Backend(_) | S::Format { .. }) => true,

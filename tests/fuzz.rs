@@ -8,24 +8,9 @@ use std::path::Path;
 use betadarts_deploy::ModelMeta;
 use betadarts_search::darts::Genotype;
 use betadarts_search::nb201::Arch;
+use betadarts_search::rng::Rng;
 
 use crate::common::{ok, v2};
-
-/// splitmix64: a small seeded generator of our own.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// One to four random edits of `seed`.
 fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
@@ -35,7 +20,7 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
         match rng.below(5) {
             0 if !v.is_empty() => {
                 let i = at.min(v.len() - 1);
-                v[i] = rng.next() as u8;
+                v[i] = rng.next_u64() as u8;
             }
             1 => v.truncate(at),
             2 => {
@@ -58,7 +43,7 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 /// `cases` mutations of `seed`, each given to `read`; a panic fails the test with the input kept.
 fn fuzz(name: &str, seed: &[u8], cases: usize, read: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
-    let mut rng = Rng(0x5eed ^ name.len() as u64);
+    let mut rng = Rng::new(0x5eed ^ name.len() as u64);
     for case in 0..cases {
         let input = mutate(seed, &mut rng);
         if std::panic::catch_unwind(|| read(&input)).is_err() {

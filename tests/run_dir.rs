@@ -232,3 +232,14 @@ fn export_does_not_replace_a_file_it_did_not_write() {
         b"BDCKPT02 weights of a week of training"
     );
 }
+
+#[test]
+fn an_io_error_prints_its_cause_once() {
+    // A run directory below a regular file: creating it fails with ENOTDIR.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain");
+    std::fs::write(&file, b"x").unwrap();
+    let out = file.join("run");
+    let e = fails(&args(&tiny(out.to_str().unwrap(), &[])), 1);
+    assert_eq!(e.matches("Not a directory").count(), 1, "{e}");
+}

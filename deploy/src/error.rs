@@ -21,6 +21,9 @@ pub enum Error {
     /// Bad input data (image, tensor shape).
     #[error("{0}")]
     Input(String),
+    /// Input over a size limit (an image's declared pixels or its decoded bytes).
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

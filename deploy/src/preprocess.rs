@@ -19,7 +19,7 @@ pub const MAX_DECODE_BYTES: u64 = 256 << 20;
 /// undecodable or oversized data.
 pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     let bad = |e: image::ImageError| match e {
-        image::ImageError::Limits(l) => Error::Input(format!(
+        image::ImageError::Limits(l) => Error::TooLarge(format!(
             "image too large to decode ({l}; at most {MAX_SIDE}×{MAX_SIDE} pixels and \
              {MAX_DECODE_BYTES} bytes decoded)"
         )),

@@ -176,9 +176,7 @@ fn prepare(
     if ctype.starts_with("image/") || ctype == "application/octet-stream" {
         return match decode(bytes) {
             Ok(img) => Ok((to_input(&img, m), 1)),
-            Err(e) if e.to_string().contains("too large") => {
-                Err(error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))
-            }
+            Err(e @ Error::TooLarge(_)) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())),
             Err(e) => Err(error(StatusCode::BAD_REQUEST, e.to_string())),
         };
     }

@@ -91,7 +91,8 @@ pub fn load_checkpoint(path: &Path) -> Result<Option<(Checkpoint, PathBuf)>> {
     }
     match read_checkpoint(path) {
         Ok(c) => Ok(Some((c, path.to_path_buf()))),
-        Err(e @ (Error::Checkpoint { .. } | Error::Json(_))) if prev.exists() => {
+        // Damage only (what read_checkpoint reports); an I/O error is not a reason to step back.
+        Err(e @ Error::Checkpoint { .. }) if prev.exists() => {
             let older = read_checkpoint(&prev).map_err(|p| {
                 Error::Invalid(format!(
                     "{e}; and its previous checkpoint is damaged too: {p}"
