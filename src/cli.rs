@@ -424,6 +424,10 @@ pub enum DeployWhat {
         /// Seconds before a request is answered 504.
         #[arg(long, default_value_t = 30.0, value_parser = seconds)]
         timeout: f64,
+        /// Seconds a client has to send a request's headers (and a keep-alive connection may
+        /// sit idle) before the connection is closed.
+        #[arg(long, default_value_t = 10.0, value_parser = seconds)]
+        header_timeout: f64,
         /// Requests queued for the engine before new ones get 503.
         #[arg(long, default_value_t = 64, value_parser = count)]
         queue: usize,

@@ -10,5 +10,7 @@ mod hostile;
 mod regularizers;
 mod run_dir;
 mod search;
+mod serve;
+mod serve_hostile;
 mod study;
 mod train;

@@ -1,7 +1,8 @@
 //! The server's connections, guarded: at most `max` open at once (the next accept waits for
-//! one to close), and each closed when it sends nothing for `idle` — a client that declares a
-//! request and stalls, sends half a header line, or connects and says nothing no longer holds a
-//! connection forever (1,500 such were held before).
+//! one to close); each closed when it sends nothing for `idle` (a declared body that stalls) or
+//! when a request's headers are not complete within the header deadline (silent clients, half a
+//! header line, headers trickled a byte at a time, an idle keep-alive). Before, 1,500 such
+//! connections were held open.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,6 +11,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -114,4 +118,37 @@ impl AsyncWrite for Guarded {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+/// Each connection is HTTP/1.1 with hyper's header-read deadline `header` armed (axum::serve
+/// sets no timer, so there it never fires); it also bounds how long a keep-alive connection
+/// may sit idle between requests.
+pub async fn serve(
+    mut listener: Limited,
+    app: axum::Router,
+    header: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (io, _) = tokio::select! {
+            c = axum::serve::Listener::accept(&mut listener) => c,
+            () = &mut shutdown => break,
+        };
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header)
+            .serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

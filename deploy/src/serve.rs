@@ -6,8 +6,9 @@
 //! answered before anything is read) or an image over the pixel limits, 415 unsupported content
 //! type, 500 engine failure (a panicking engine is replaced, and `/healthz` counts it), 503 queue
 //! full, 504 past the request timeout. Decoding runs on tokio's blocking pool, never on the
-//! async threads, so `/healthz` stays fast while large images are decoded. Open connections are
-//! capped and a connection that sends nothing for longer than a request may take is closed
+//! async threads, and at most `decoders` at once, so `/healthz` stays fast and memory bounded
+//! while large images are decoded. Open connections are capped, headers must arrive within a
+//! deadline, and a connection that sends nothing for longer than a request may take is closed
 //! ([`crate::connections`]). Shuts down gracefully on SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +43,11 @@ pub struct ServeConfig {
     pub batch_window: Duration,
     /// Open connections at most; more wait in the kernel's backlog.
     pub max_connections: usize,
+    /// A request's headers must arrive within this (also the keep-alive idle limit).
+    pub header_timeout: Duration,
+    /// Images decoded at once: each may take up to the decoder's 256 MB allocation limit, so
+    /// this bounds the memory a burst of large images can claim.
+    pub decoders: usize,
 }
 
 impl Default for ServeConfig {
@@ -54,6 +61,8 @@ impl Default for ServeConfig {
             max_batch: 32,
             batch_window: Duration::from_millis(2),
             max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            decoders: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -72,6 +81,7 @@ struct AppState {
     cfg: ServeConfig,
     /// Engine panics caught (each answered 500, the engine then reloaded).
     panics: Arc<AtomicUsize>,
+    decoders: Arc<tokio::sync::Semaphore>,
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -223,10 +233,22 @@ fn prepare(
 
 async fn predict(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<PredictQuery>,
+    q: std::result::Result<Query<PredictQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let top_k = match q {
+        Ok(Query(PredictQuery { top_k: Some(0) })) => {
+            return error(StatusCode::BAD_REQUEST, "top_k must be at least 1");
+        }
+        Ok(Query(q)) => q.top_k.unwrap_or(5),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("query string: {} (expected ?top_k=N)", e.body_text()),
+            );
+        }
+    };
     let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -263,9 +285,19 @@ async fn predict(
         .trim()
         .to_ascii_lowercase();
     let (meta, max_batch) = (s.meta.clone(), s.cfg.max_batch);
+    let Ok(Ok(slot)) = tokio::time::timeout(s.cfg.timeout, s.decoders.clone().acquire_owned()).await
+    else {
+        return error(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("no decoder free within {:?}", s.cfg.timeout),
+        );
+    };
     // Decoding and JSON parsing are CPU work: on the blocking pool, off the async threads.
-    let prepared =
-        tokio::task::spawn_blocking(move || prepare(&bytes, &ctype, &meta, max_batch)).await;
+    let prepared = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        prepare(&bytes, &ctype, &meta, max_batch)
+    })
+    .await;
     let (input, images) = match prepared {
         Ok(Ok(v)) => v,
         Ok(Err(response)) => return response,
@@ -281,7 +313,7 @@ async fn predict(
     let job = Job {
         input,
         images,
-        top_k: q.top_k.unwrap_or(5).clamp(1, m.class_names.len()),
+        top_k: top_k.min(m.class_names.len()),
         reply,
     };
     if s.jobs.try_send(job).is_err() {
@@ -312,6 +344,13 @@ async fn model(State(s): State<Arc<AppState>>) -> Response {
 async fn healthz(State(s): State<Arc<AppState>>) -> Response {
     let panics = s.panics.load(Ordering::Relaxed);
     axum::Json(serde_json::json!({"status": "ok", "engine_panics": panics})).into_response()
+}
+
+async fn wrong_method() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "wrong method: POST /v1/predict, GET /v1/model, GET /healthz",
+    )
 }
 
 async fn not_found() -> Response {
@@ -345,11 +384,13 @@ pub async fn start(
     ready_rx
         .recv()
         .map_err(|_| Error::Model("engine thread died".into()))??;
-    let (state_timeout, max_connections) = (cfg.timeout, cfg.max_connections);
+    let (state_timeout, max_connections, header) =
+        (cfg.timeout, cfg.max_connections, cfg.header_timeout);
     let state = Arc::new(AppState {
         meta,
         engine: cfg.engine,
         jobs: tx,
+        decoders: Arc::new(tokio::sync::Semaphore::new(cfg.decoders.max(1))),
         cfg,
         panics,
     });
@@ -358,6 +399,7 @@ pub async fn start(
         .route("/v1/model", get(model))
         .route("/healthz", get(healthz))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -373,11 +415,7 @@ pub async fn start(
     // the timeout after its last byte), so only stalled clients are cut.
     let idle = state_timeout + Duration::from_secs(1);
     let listener = crate::connections::Limited::new(listener, max_connections, idle);
-    let done = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-    });
+    let done = tokio::spawn(crate::connections::serve(listener, app, header, shutdown));
     Ok(Server { addr, done })
 }
 
