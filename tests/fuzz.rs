@@ -1,16 +1,27 @@
-//! Mutation fuzzing on stable Rust: for each reader of outside data, a valid seed input is
-//! mutated at random (bytes overwritten, cut, duplicated, inserted) and read back; every result
-//! must be Ok or an error, never a panic. Seeded, so a failure reproduces; the failing input is
-//! written to `$CARGO_TARGET_TMPDIR/fuzz-<reader>-<case>` for the report.
+//! Mutation fuzzing on stable Rust. Every reader of outside data (`fuzz_targets.rs`) has a
+//! checked-in seed corpus, `tests/corpus/<target>/`; each seed must be accepted as it is, then
+//! mutated inputs (bytes overwritten, cut, duplicated, inserted, length-like fields set huge,
+//! two seeds spliced) are read for a bounded time per target: `BETADARTS_FUZZ_SECONDS` (1 s by
+//! default; set it higher for a longer campaign). Every result must be Ok or an error: never a
+//! panic, and never a case that runs longer than 20 s (a hang); `BETADARTS_FUZZ_TARGETS`
+//! (comma-separated) picks targets. Seeded from the target's name,
+//! so a failure reproduces; the failing input is written to `$CARGO_TARGET_TMPDIR`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use betadarts_deploy::ModelMeta;
-use betadarts_search::darts::Genotype;
-use betadarts_search::nb201::Arch;
 use betadarts_search::rng::Rng;
 
-use crate::common::{ok, v2};
+/// A reader under test: true when it accepted the input, false for a clean error.
+pub(crate) type Read<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
+
+pub(crate) fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(target)
+}
 
 /// One to four random edits of `seed`.
 fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
@@ -28,7 +39,7 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
                 let piece = v[at.min(end)..end].to_vec();
                 v.splice(at..at, piece);
             }
-            3 => v.insert(at, [0u8, 0xff, b'9', b'(', b'|', b','][rng.below(6)]),
+            3 => v.insert(at, [0u8, 0xff, b'9', b'(', b'|', b',', b'\n'][rng.below(7)]),
             _ if !v.is_empty() => {
                 // A length-like field set huge: the classic allocation bomb.
                 let i = at.min(v.len() - 1);
@@ -41,101 +52,122 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
     v
 }
 
-/// `cases` mutations of `seed`, each given to `read`; a panic fails the test with the input kept.
-fn fuzz(name: &str, seed: &[u8], cases: usize, read: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
-    let mut rng = Rng::new(0x5eed ^ name.len() as u64);
-    for case in 0..cases {
-        let input = mutate(seed, &mut rng);
-        if std::panic::catch_unwind(|| read(&input)).is_err() {
-            let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-{name}-{case}"));
-            let _ = std::fs::write(&keep, &input);
-            panic!(
-                "{name}: case {case} panicked; input kept in {}",
-                keep.display()
-            );
-        }
-    }
+/// The head of one seed joined to the tail of another.
+fn splice(a: &[u8], b: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut v = a[..rng.below(a.len() + 1)].to_vec();
+    v.extend_from_slice(&b[rng.below(b.len() + 1)..]);
+    v
 }
 
-/// Readers that take a path: the input is written to a file first.
-fn via_file(dir: &Path, name: &str, read: impl Fn(&Path)) -> impl Fn(&[u8]) {
-    let path = dir.join(name);
-    move |bytes: &[u8]| {
-        std::fs::write(&path, bytes).unwrap();
-        read(&path);
+fn keep(name: &str, case: usize, input: &[u8]) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-{name}-{case}"));
+    let _ = std::fs::write(&path, input);
+    path
+}
+
+/// Exits the process when one case runs past `limit`: a hang must fail the suite, not stall it.
+fn watchdog(name: &'static str, started: Arc<AtomicU64>, t0: Instant, limit: Duration) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let s = started.load(Ordering::Relaxed);
+            if s == u64::MAX {
+                return;
+            }
+            if t0.elapsed().as_millis() as u64 > s + limit.as_millis() as u64 {
+                eprintln!("fuzz {name}: a case ran past {limit:?} (a hang); see fuzz-{name}-* in the target tmpdir");
+                std::process::exit(101);
+            }
+        }
+    });
+}
+
+pub(crate) struct Outcome {
+    pub cases: usize,
+    pub accepted: usize,
+}
+
+/// Seeds, then mutations for `budget`; panics (with the input kept) on a panicking case.
+pub(crate) fn run(name: &'static str, read: &Read<'_>, budget: Duration) -> Outcome {
+    // A panicking reader fails the test at once, so no broken state is observed after it.
+    let read = std::panic::AssertUnwindSafe(read);
+    let mut seeds: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(corpus_dir(name))
+        .unwrap_or_else(|e| panic!("corpus of {name}: {e}"))
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    seeds.sort();
+    assert!(!seeds.is_empty(), "{name}: empty corpus");
+    for (path, bytes) in &seeds {
+        let accepted = std::panic::catch_unwind(|| read(bytes));
+        assert!(
+            matches!(accepted, Ok(true)),
+            "{name}: seed {} is not accepted as it is",
+            path.display()
+        );
     }
+    let mut rng = Rng::new(name.bytes().fold(0x5eed, |h, b| h.wrapping_mul(31) ^ b as u64));
+    let t0 = Instant::now();
+    let started = Arc::new(AtomicU64::new(0));
+    watchdog(name, started.clone(), t0, Duration::from_secs(20));
+    let (mut cases, mut accepted) = (0, 0);
+    while t0.elapsed() < budget {
+        let a = &seeds[rng.below(seeds.len())].1;
+        let input = if rng.below(8) == 0 {
+            let b = &seeds[rng.below(seeds.len())].1;
+            mutate(&splice(a, b, &mut rng), &mut rng)
+        } else {
+            mutate(a, &mut rng)
+        };
+        started.store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+        // Kept before it runs, so a hang leaves it behind too.
+        keep(name, cases, &input);
+        match std::panic::catch_unwind(|| read(&input)) {
+            Ok(ok) => accepted += ok as usize,
+            Err(_) => panic!(
+                "{name}: case {cases} panicked; input kept in {}",
+                keep(name, cases, &input).display()
+            ),
+        }
+        let _ = std::fs::remove_file(keep_path(name, cases));
+        cases += 1;
+    }
+    started.store(u64::MAX, Ordering::Relaxed);
+    Outcome { cases, accepted }
+}
+
+fn keep_path(name: &str, case: usize) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-{name}-{case}"))
+}
+
+pub(crate) fn budget() -> Duration {
+    let secs = std::env::var("BETADARTS_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(secs)
 }
 
 #[test]
 fn readers_of_outside_data_never_panic() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-
-    let genotype = std::fs::read(v2()).unwrap();
-    fuzz("genotype-json", &genotype, 400, |b| {
-        let _ = Genotype::parse(&String::from_utf8_lossy(b));
-    });
-    let python = b"Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=range(2, 6), reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
-    fuzz("genotype-python", python, 400, |b| {
-        let _ = Genotype::parse(&String::from_utf8_lossy(b));
-    });
-    let arch = b"|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
-    fuzz("nb201-arch", arch, 400, |b| {
-        let _ = String::from_utf8_lossy(b).parse::<Arch>();
-    });
-
-    let table = format!(
-        "index,arch,cifar10_valid,cifar10_test,cifar100_valid,cifar100_test,imagenet16_valid,imagenet16_test\n0,\"{}\",1,2,3,4,5,6\n",
-        String::from_utf8_lossy(arch)
-    );
-    let read_table = via_file(d, "table.csv", |p| {
-        let _ = betadarts_search::nb201::table::Table::load(p);
-    });
-    fuzz("nb201-table", table.as_bytes(), 300, read_table);
-
-    let ckpt = d.join("seed.ckpt");
-    betadarts_search::run_dir::write_checkpoint(
-        &ckpt,
-        &betadarts_search::run_dir::Checkpoint {
-            header: serde_json::json!({"format": 2, "epochs_done": 1}),
-            blobs: vec![("net".into(), vec![1; 64]), ("optim".into(), vec![2; 32])],
-        },
-    )
-    .unwrap();
-    let read_ckpt = via_file(d, "c.ckpt", |p| {
-        let _ = betadarts_search::run_dir::read_checkpoint(p);
-    });
-    fuzz("checkpoint", &std::fs::read(&ckpt).unwrap(), 400, read_ckpt);
-
-    let mut images = vec![0, 0, 8, 3];
-    [3u32, 4, 4]
-        .iter()
-        .for_each(|x| images.extend_from_slice(&x.to_be_bytes()));
-    images.extend(0..48u8);
-    let read_idx = via_file(d, "images-idx3", |p| {
-        let _ = betadarts_data::read_idx_images(p);
-    });
-    fuzz("idx-images", &images, 400, read_idx);
-    let cifar: Vec<u8> = (0..2 * 3073).map(|i| (i % 251) as u8).collect();
-    let read_cifar = via_file(d, "batch.bin", |p| {
-        let _ = betadarts_data::read_cifar_file(p, betadarts_data::CIFAR10_RECORD, 10);
-    });
-    fuzz("cifar", &cifar, 200, read_cifar);
-
-    let model = d.join("m.onnx");
-    let m = model.to_str().unwrap();
-    ok(&[
-        "export",
-        "--random-init",
-        "--arch",
-        std::str::from_utf8(arch).unwrap(),
-        "--channels",
-        "4",
-        "-o",
-        m,
-    ]);
-    let onnx = std::fs::read(&model).unwrap();
-    fuzz("onnx-metadata", &onnx, 200, |b| {
-        let _ = ModelMeta::from_onnx(b);
-    });
+    let ctx = crate::fuzz_targets::Ctx::new();
+    let budget = budget();
+    // BETADARTS_FUZZ_TARGETS=onnx,http runs only those (for a longer campaign on a few).
+    let only = std::env::var("BETADARTS_FUZZ_TARGETS").ok();
+    let chosen = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|t| t == name));
+    for (name, read) in crate::fuzz_targets::targets(&ctx) {
+        if !chosen(name) {
+            continue;
+        }
+        let o = run(name, &read, budget);
+        eprintln!(
+            "fuzz {name:<14} {:>6} cases, {:>5} accepted",
+            o.cases, o.accepted
+        );
+    }
+    ctx.finish();
 }

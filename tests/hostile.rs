@@ -90,3 +90,23 @@ fn models_and_flags_the_server_cannot_use_are_refused_at_start() {
         "{e}"
     );
 }
+
+/// A model that makes tract itself panic (found by the onnx fuzz target: a pooling node whose
+/// padding has fewer entries than its kernel) is a clean error naming it, with no panic text.
+#[test]
+fn a_model_that_panics_tract_is_a_clean_error() {
+    let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions/onnx-pool-padding-index.onnx");
+    let image = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/image/rgb.png");
+    let e = fails(&["deploy", "predict", bad, image], 2);
+    assert!(
+        e.contains("onnx-pool-padding-index.onnx") && e.contains("malformed or unsupported"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set/airplane");
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::copy(image, set.join("a.png")).unwrap();
+    let e = fails(&["deploy", "eval", bad, "--data", set.parent().unwrap().to_str().unwrap()], 2);
+    assert!(e.contains("malformed or unsupported") && !e.contains("panicked"), "{e}");
+}

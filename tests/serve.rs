@@ -60,7 +60,11 @@ impl Serving {
 
 pub(crate) fn serving(dir: &Path, cfg: ServeConfig) -> Serving {
     let (_, onnx) = model(dir);
-    let bytes = std::fs::read(&onnx).unwrap();
+    serving_bytes(std::fs::read(&onnx).unwrap(), cfg)
+}
+
+/// A server for the ONNX model `bytes`.
+pub(crate) fn serving_bytes(bytes: Vec<u8>, cfg: ServeConfig) -> Serving {
     let meta = ModelMeta::from_onnx(&bytes).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();

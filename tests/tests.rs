@@ -6,6 +6,7 @@ mod darts;
 mod deploy;
 mod export;
 mod fuzz;
+mod fuzz_targets;
 mod hostile;
 mod regularizers;
 mod run_dir;

@@ -98,11 +98,29 @@ impl Default for Jitter {
     }
 }
 
-/// Decodes an image file as RGB; the error names the file.
+/// Largest side and decoded size of any image read: a decompression bomb (a small PNG whose
+/// header declares 16000×16000) is refused from its header, before anything is allocated.
+pub const MAX_SIDE: u32 = 8192;
+pub const MAX_DECODE_BYTES: u64 = 256 << 20;
+
+/// The decoder limits of [`MAX_SIDE`] and [`MAX_DECODE_BYTES`].
+pub fn limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits
+}
+
+/// Decodes an image file as RGB within [`limits`]; the error names the file.
 pub fn decode(path: &Path) -> Result<RgbImage> {
-    let img =
-        image::open(path).map_err(|e| Error::format(path, format!("cannot decode image: {e}")))?;
-    Ok(img.to_rgb8())
+    let bad = |e: String| Error::format(path, format!("cannot decode image: {e}"));
+    let mut reader = image::ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| bad(e.to_string()))?;
+    reader.limits(limits());
+    Ok(reader.decode().map_err(|e| bad(e.to_string()))?.to_rgb8())
 }
 
 /// Resize the shorter side to `resize`, centre-crop `size`×`size`.

@@ -140,6 +140,8 @@ pub async fn serve(
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header)
+            // A client that closes its sending side after the request still gets the answer.
+            .half_close(true)
             .serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone()));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

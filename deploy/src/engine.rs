@@ -63,11 +63,52 @@ pub struct TractEngine {
     plans: HashMap<[usize; 4], Arc<TypedRunnableModel>>,
 }
 
+/// Runs a tract call, turning a panic inside tract (a malformed model can reach one: an
+/// out-of-range index in its padding code was found by fuzzing) into an error on the model.
+fn tract<T>(what: &str, f: impl FnOnce() -> tract_onnx::prelude::TractResult<T>) -> Result<T> {
+    quiet_panics();
+    QUIET.set(true);
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.set(false);
+    match run {
+        Ok(r) => r.map_err(Error::Tract),
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::Model(format!(
+                "tract failed while {what} (the model is malformed or unsupported): {why}"
+            )))
+        }
+    }
+}
+
+thread_local! {
+    /// Set while a panic is caught and reported as an error: the default hook's message and
+    /// backtrace would only repeat it, louder.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that stays silent on a thread inside [`tract`].
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.get() {
+                previous(info)
+            }
+        }));
+    });
+}
+
 impl TractEngine {
     pub fn new(onnx: &[u8]) -> Result<Self> {
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut &onnx[..])
-            .map_err(Error::Tract)?;
+        let model = tract("reading the model", || {
+            tract_onnx::onnx().model_for_read(&mut &onnx[..])
+        })?;
         Ok(Self {
             model,
             plans: HashMap::new(),
@@ -78,13 +119,13 @@ impl TractEngine {
         if let Some(p) = self.plans.get(&shape) {
             return Ok(p.clone());
         }
-        let plan = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact(shape).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(Error::Tract)?;
+        let plan = tract("optimising the model", || {
+            self.model
+                .clone()
+                .with_input_fact(0, f32::fact(shape).into())
+                .and_then(|m| m.into_optimized())
+                .and_then(|m| m.into_runnable())
+        })?;
         self.plans.insert(shape, plan.clone());
         Ok(plan)
     }
@@ -99,7 +140,7 @@ impl Engine for TractEngine {
         check_len(input, shape)?;
         let plan = self.plan(shape)?;
         let x = Tensor::from_shape(&shape, input).map_err(Error::Tract)?;
-        let out = plan.run(tvec!(x.into_tvalue())).map_err(Error::Tract)?;
+        let out = tract("running the model", || plan.run(tvec!(x.into_tvalue())))?;
         let y = out[0].to_plain_array_view::<f32>().map_err(Error::Tract)?;
         let k = *y.shape().last().unwrap_or(&1);
         Ok((y.iter().copied().collect(), k))

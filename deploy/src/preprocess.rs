@@ -12,8 +12,7 @@ use crate::{Error, ModelMeta, Result};
 /// Largest image side decoded, and most bytes a decoder may allocate: a small PNG can declare
 /// 16000×16000 pixels (a decompression bomb: 2 GB and seconds per request), refused from its
 /// header before anything is decoded.
-pub const MAX_SIDE: u32 = 8192;
-pub const MAX_DECODE_BYTES: u64 = 256 << 20;
+pub use betadarts_data::folder::{MAX_DECODE_BYTES, MAX_SIDE};
 
 /// Decodes image bytes within [`MAX_SIDE`] and [`MAX_DECODE_BYTES`]; a clear error for
 /// undecodable or oversized data.
@@ -28,11 +27,7 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| Error::Input(format!("not a decodable PNG/JPEG image: {e}")))?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
+    reader.limits(betadarts_data::folder::limits());
     reader.decode().map_err(bad)
 }
 

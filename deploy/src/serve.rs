@@ -1,11 +1,12 @@
 //! HTTP serving (axum): `POST /v1/predict` (an image body, or a JSON tensor), `GET /v1/model`,
 //! `GET /healthz`. One engine runs on a worker thread behind a bounded queue; requests that
 //! arrive together are micro-batched (up to `max_batch` images, waiting at most `batch_window`
-//! for more). Errors are JSON `{"error": …}`: 400 undecodable image or wrong tensor shape, 408
-//! body not received within the timeout, 413 body over the limit (a declared Content-Length is
-//! answered before anything is read) or an image over the pixel limits, 415 unsupported content
-//! type, 500 engine failure (a panicking engine is replaced, and `/healthz` counts it), 503 queue
-//! full, 504 past the request timeout. Decoding runs on tokio's blocking pool, never on the
+//! for more). Errors are JSON `{"error": …}`: 400 undecodable image, wrong tensor shape, a bad
+//! query or a body cut short, 404/405 wrong path or method, 408 body not received within the
+//! timeout, 413 body over the limit (a declared Content-Length is answered before anything is
+//! read) or an image over the pixel limits, 415 unsupported content type, 500 engine failure
+//! (a panicking engine is replaced, and `/healthz` counts it), 503 queue full, 504 past the
+//! request timeout. Decoding runs on tokio's blocking pool, never on the
 //! async threads, and at most `decoders` at once, so `/healthz` stays fast and memory bounded
 //! while large images are decoded. Open connections are capped, headers must arrive within a
 //! deadline, and a connection that sends nothing for longer than a request may take is closed
@@ -267,7 +268,16 @@ async fn predict(
         match tokio::time::timeout(s.cfg.timeout, axum::body::to_bytes(body, s.cfg.max_body)).await
         {
             Ok(Ok(b)) => b,
-            Ok(Err(_)) => return too_large(),
+            Ok(Err(e)) => {
+                let inner = e.into_inner();
+                if inner.is::<http_body_util::LengthLimitError>() {
+                    return too_large();
+                }
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("request body cut short or malformed: {inner}"),
+                );
+            }
             Err(_) => {
                 return error(
                     StatusCode::REQUEST_TIMEOUT,

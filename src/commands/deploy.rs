@@ -32,7 +32,7 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
                 let data =
                     std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                 let top = predict::classify_images(engine.as_mut(), &meta, &[data], top_k)
-                    .with_context(|| path.display().to_string())?;
+                    .with_context(|| format!("{} with {}", path.display(), model.display()))?;
                 let top = &top[0];
                 if json {
                     println!(

@@ -126,10 +126,12 @@ fn check_output(path: &Path, force: bool) -> Result<()> {
             path.display()
         ));
     }
-    let ours = std::fs::read(path)
-        .ok()
-        .and_then(|b| betadarts_export::ModelProto::decode(b.as_slice()).ok())
-        .is_some_and(|m| m.producer_name == "betadarts");
+    // The first 4 KB say it: the producer is field 2 of the ModelProto, written before the
+    // graph; a multi-gigabyte file is not read whole to refuse it.
+    let mut head = Vec::new();
+    let ours = std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
+        .is_ok_and(|_| producer(&head) == Some(&b"betadarts"[..]));
     if !ours {
         return refuse(format!(
             "-o {}: the file exists and is not an ONNX model written by betadarts; refusing to \
@@ -138,6 +140,42 @@ fn check_output(path: &Path, force: bool) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The `producer_name` of an ONNX ModelProto from the start of its bytes: fields before it are
+/// skipped by their wire type; None once the graph or anything unexpected comes first.
+fn producer(b: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    let varint = |at: &mut usize| -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*at)?;
+            *at += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    };
+    for _ in 0..8 {
+        let key = varint(&mut at)?;
+        match (key >> 3, key & 7) {
+            (_, 0) => {
+                varint(&mut at)?;
+            }
+            (field, 2) if field <= 3 => {
+                let len = usize::try_from(varint(&mut at)?).ok()?;
+                let value = b.get(at..at.checked_add(len)?)?;
+                if field == 2 {
+                    return Some(value);
+                }
+                at += len;
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 pub fn export(a: ExportArgs) -> Result<()> {
@@ -201,4 +239,32 @@ pub fn export(a: ExportArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::producer;
+    use betadarts_export::ModelProto;
+    use prost::Message;
+
+    #[test]
+    fn the_producer_is_read_from_the_start_of_a_model() {
+        let m = ModelProto {
+            ir_version: 8,
+            producer_name: "betadarts".into(),
+            producer_version: "0.1.0".into(),
+            ..Default::default()
+        };
+        let bytes = m.encode_to_vec();
+        assert_eq!(producer(&bytes), Some(&b"betadarts"[..]));
+        let other = ModelProto {
+            producer_name: "pytorch".into(),
+            ..m
+        };
+        assert_eq!(producer(&other.encode_to_vec()), Some(&b"pytorch"[..]));
+        // Cut short, or not a protobuf at all: no producer, no panic.
+        assert_eq!(producer(&bytes[..5]), None);
+        assert_eq!(producer(b"BDCKPT02\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"), None);
+        assert_eq!(producer(&[0xff; 20]), None);
+    }
 }
