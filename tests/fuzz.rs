@@ -75,7 +75,9 @@ fn watchdog(name: &'static str, started: Arc<AtomicU64>, t0: Instant, limit: Dur
                 return;
             }
             if t0.elapsed().as_millis() as u64 > s + limit.as_millis() as u64 {
-                eprintln!("fuzz {name}: a case ran past {limit:?} (a hang); see fuzz-{name}-* in the target tmpdir");
+                eprintln!(
+                    "fuzz {name}: a case ran past {limit:?} (a hang); see fuzz-{name}-* in the target tmpdir"
+                );
                 std::process::exit(101);
             }
         }
@@ -109,7 +111,10 @@ pub(crate) fn run(name: &'static str, read: &Read<'_>, budget: Duration) -> Outc
             path.display()
         );
     }
-    let mut rng = Rng::new(name.bytes().fold(0x5eed, |h, b| h.wrapping_mul(31) ^ b as u64));
+    let mut rng = Rng::new(
+        name.bytes()
+            .fold(0x5eed, |h, b| h.wrapping_mul(31) ^ b as u64),
+    );
     let t0 = Instant::now();
     let started = Arc::new(AtomicU64::new(0));
     watchdog(name, started.clone(), t0, Duration::from_secs(20));
@@ -158,7 +163,10 @@ fn readers_of_outside_data_never_panic() {
     let budget = budget();
     // BETADARTS_FUZZ_TARGETS=onnx,http runs only those (for a longer campaign on a few).
     let only = std::env::var("BETADARTS_FUZZ_TARGETS").ok();
-    let chosen = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|t| t == name));
+    let chosen = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|t| t == name))
+    };
     for (name, read) in crate::fuzz_targets::targets(&ctx) {
         if !chosen(name) {
             continue;

@@ -53,7 +53,13 @@ impl Ctx {
 
     /// The server survived every request: it still answers, and no engine panicked.
     pub(crate) fn finish(self) {
-        let (status, v) = http(self.serving.server.addr, "GET", "/healthz", "text/plain", b"");
+        let (status, v) = http(
+            self.serving.server.addr,
+            "GET",
+            "/healthz",
+            "text/plain",
+            b"",
+        );
         assert_eq!((status, v["engine_panics"].as_u64()), (200, Some(0)), "{v}");
         self.serving.shut_down();
     }
@@ -104,54 +110,102 @@ fn raw_http(ctx: &Ctx, bytes: &[u8]) -> bool {
 pub(crate) fn targets(c: &Ctx) -> Vec<(&'static str, Read<'_>)> {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     vec![
-        ("genotype", Box::new(move |b: &[u8]| Genotype::parse(&text(b)).is_ok()) as Read<'_>),
-        ("nb201-arch", Box::new(move |b: &[u8]| text(b).parse::<Arch>().is_ok())),
-        ("nb201-table", Box::new(move |b: &[u8]| {
-            betadarts_search::nb201::table::Table::load(&file(c, "t.csv", b)).is_ok()
-        })),
-        ("checkpoint", Box::new(move |b: &[u8]| {
-            betadarts_search::run_dir::read_checkpoint(&file(c, "c.ckpt", b)).is_ok()
-        })),
-        ("idx", Box::new(move |b: &[u8]| {
-            let p = file(c, "x-idx-ubyte", b);
-            betadarts_data::read_idx_images(&p).is_ok() | betadarts_data::read_idx_labels(&p).is_ok()
-        })),
-        ("cifar", Box::new(move |b: &[u8]| {
-            let p = file(c, "batch.bin", b);
-            betadarts_data::read_cifar_file(&p, betadarts_data::CIFAR10_RECORD, 10).is_ok()
-        })),
-        ("onnx", Box::new(move |b: &[u8]| {
-            let Ok(meta) = ModelMeta::from_onnx(b) else { return false };
-            let Ok(mut engine) = load_engine(EngineKind::Tract, b, None) else { return false };
-            let shape = [1, meta.input_channels, meta.input_size, meta.input_size];
-            engine.run(&vec![0.0; shape.iter().product()], shape).is_ok()
-        })),
-        ("image", Box::new(move |b: &[u8]| {
-            let served = betadarts_deploy::preprocess::decode(b)
-                .map(|img| betadarts_deploy::preprocess::to_input(&img, &c.meta));
-            let read = betadarts_data::folder::decode(&file(c, "i.png", b));
-            served.is_ok() & read.is_ok()
-        })),
-        ("image-folder", Box::new(move |b: &[u8]| {
-            // One good image and the input, in class folders: the training reader and eval.
-            let root = c.path("folder");
-            let _ = std::fs::remove_dir_all(&root);
-            file(c, "folder/airplane/a.png", &std::fs::read(corpus_dir("image").join("rgb.png")).unwrap());
-            file(c, "folder/automobile/b.png", b);
-            let train = FolderSplit::scan(&root, None).is_ok_and(|split| {
-                let t = Transform::Train { size: 8, jitter: Some(Default::default()) };
-                load_batch(&split, &[0, 1], t, 1, 2).is_ok()
-            });
-            train & c.eval(&root)
-        })),
-        ("labels-csv", Box::new(move |b: &[u8]| {
-            let root = c.path("flat");
-            for name in ["a.png", "b.png"] {
-                file(c, &format!("flat/{name}"), &std::fs::read(corpus_dir("image").join("rgb.png")).unwrap());
-            }
-            file(c, "flat/labels.csv", b);
-            c.eval(&root)
-        })),
+        (
+            "genotype",
+            Box::new(move |b: &[u8]| Genotype::parse(&text(b)).is_ok()) as Read<'_>,
+        ),
+        (
+            "nb201-arch",
+            Box::new(move |b: &[u8]| text(b).parse::<Arch>().is_ok()),
+        ),
+        (
+            "nb201-table",
+            Box::new(move |b: &[u8]| {
+                betadarts_search::nb201::table::Table::load(&file(c, "t.csv", b)).is_ok()
+            }),
+        ),
+        (
+            "checkpoint",
+            Box::new(move |b: &[u8]| {
+                betadarts_search::run_dir::read_checkpoint(&file(c, "c.ckpt", b)).is_ok()
+            }),
+        ),
+        (
+            "idx",
+            Box::new(move |b: &[u8]| {
+                let p = file(c, "x-idx-ubyte", b);
+                betadarts_data::read_idx_images(&p).is_ok()
+                    | betadarts_data::read_idx_labels(&p).is_ok()
+            }),
+        ),
+        (
+            "cifar",
+            Box::new(move |b: &[u8]| {
+                let p = file(c, "batch.bin", b);
+                betadarts_data::read_cifar_file(&p, betadarts_data::CIFAR10_RECORD, 10).is_ok()
+            }),
+        ),
+        (
+            "onnx",
+            Box::new(move |b: &[u8]| {
+                let Ok(meta) = ModelMeta::from_onnx(b) else {
+                    return false;
+                };
+                let Ok(mut engine) = load_engine(EngineKind::Tract, b, None) else {
+                    return false;
+                };
+                let shape = [1, meta.input_channels, meta.input_size, meta.input_size];
+                engine
+                    .run(&vec![0.0; shape.iter().product()], shape)
+                    .is_ok()
+            }),
+        ),
+        (
+            "image",
+            Box::new(move |b: &[u8]| {
+                let served = betadarts_deploy::preprocess::decode(b)
+                    .map(|img| betadarts_deploy::preprocess::to_input(&img, &c.meta));
+                let read = betadarts_data::folder::decode(&file(c, "i.png", b));
+                served.is_ok() & read.is_ok()
+            }),
+        ),
+        (
+            "image-folder",
+            Box::new(move |b: &[u8]| {
+                // One good image and the input, in class folders: the training reader and eval.
+                let root = c.path("folder");
+                let _ = std::fs::remove_dir_all(&root);
+                file(
+                    c,
+                    "folder/airplane/a.png",
+                    &std::fs::read(corpus_dir("image").join("rgb.png")).unwrap(),
+                );
+                file(c, "folder/automobile/b.png", b);
+                let train = FolderSplit::scan(&root, None).is_ok_and(|split| {
+                    let t = Transform::Train {
+                        size: 8,
+                        jitter: Some(Default::default()),
+                    };
+                    load_batch(&split, &[0, 1], t, 1, 2).is_ok()
+                });
+                train & c.eval(&root)
+            }),
+        ),
+        (
+            "labels-csv",
+            Box::new(move |b: &[u8]| {
+                let root = c.path("flat");
+                for name in ["a.png", "b.png"] {
+                    file(
+                        c,
+                        &format!("flat/{name}"),
+                        &std::fs::read(corpus_dir("image").join("rgb.png")).unwrap(),
+                    );
+                }
+                file(c, "flat/labels.csv", b);
+                c.eval(&root)
+            }),
+        ),
         ("http", Box::new(move |b: &[u8]| raw_http(c, b))),
     ]
 }
@@ -167,14 +221,31 @@ fn write_seed_corpus() {
         std::fs::write(dir.join(name), bytes).unwrap();
     };
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    put("genotype", "DARTS_V2.json", &std::fs::read(repo.join("models/genotypes/DARTS_V2.json")).unwrap());
+    put(
+        "genotype",
+        "DARTS_V2.json",
+        &std::fs::read(repo.join("models/genotypes/DARTS_V2.json")).unwrap(),
+    );
     put("genotype", "PC_DARTS.py", b"Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('dil_conv_3x3', 1)], normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), ('max_pool_3x3', 0), ('sep_conv_5x5', 1), ('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), ('sep_conv_3x3', 2)], reduce_concat=[2, 3, 4, 5])");
     let best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
     put("nb201-arch", "best.txt", best.as_bytes());
-    put("nb201-arch", "mixed.txt", b"|avg_pool_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
-    let cols = "cifar10_valid,cifar10_test,cifar100_valid,cifar100_test,imagenet16_valid,imagenet16_test";
-    put("nb201-table", "plain.csv", format!("index,arch,{cols}\n0,{best},91.6,94.37,73.5,73.51,46.4,46.34\n").as_bytes());
-    put("nb201-table", "pandas.csv", format!(",arch,index,{cols}\n0,\"{best}\",7,1,2,3,4,5,6\n").as_bytes());
+    put(
+        "nb201-arch",
+        "mixed.txt",
+        b"|avg_pool_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
+    );
+    let cols =
+        "cifar10_valid,cifar10_test,cifar100_valid,cifar100_test,imagenet16_valid,imagenet16_test";
+    put(
+        "nb201-table",
+        "plain.csv",
+        format!("index,arch,{cols}\n0,{best},91.6,94.37,73.5,73.51,46.4,46.34\n").as_bytes(),
+    );
+    put(
+        "nb201-table",
+        "pandas.csv",
+        format!(",arch,index,{cols}\n0,\"{best}\",7,1,2,3,4,5,6\n").as_bytes(),
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let ckpt = tmp.path().join("c.ckpt");
@@ -186,10 +257,16 @@ fn write_seed_corpus() {
         },
     )
     .unwrap();
-    put("checkpoint", "two-blobs.ckpt", &std::fs::read(&ckpt).unwrap());
+    put(
+        "checkpoint",
+        "two-blobs.ckpt",
+        &std::fs::read(&ckpt).unwrap(),
+    );
 
     let mut images = vec![0, 0, 8, 3];
-    [3u32, 4, 4].iter().for_each(|x| images.extend_from_slice(&x.to_be_bytes()));
+    [3u32, 4, 4]
+        .iter()
+        .for_each(|x| images.extend_from_slice(&x.to_be_bytes()));
     images.extend(0..48u8);
     put("idx", "images-idx3-ubyte", &images);
     let mut labels = vec![0, 0, 8, 1];
@@ -197,16 +274,36 @@ fn write_seed_corpus() {
     labels.extend([0, 9, 4]);
     put("idx", "labels-idx1-ubyte", &labels);
     let cifar: Vec<u8> = (0..2 * 3073)
-        .map(|i| if i % 3073 == 0 { (i / 3073 * 7) as u8 } else { (i % 251) as u8 })
+        .map(|i| {
+            if i % 3073 == 0 {
+                (i / 3073 * 7) as u8
+            } else {
+                (i % 251) as u8
+            }
+        })
         .collect();
     put("cifar", "two-records.bin", &cifar);
 
     let onnx = tmp.path().join("m.onnx");
     crate::common::ok(&[
-        "export", "--random-init", "--arch", best, "--channels", "4", "--layers", "1", "--image-size", "8", "-o",
+        "export",
+        "--random-init",
+        "--arch",
+        best,
+        "--channels",
+        "4",
+        "--layers",
+        "1",
+        "--image-size",
+        "8",
+        "-o",
         onnx.to_str().unwrap(),
     ]);
-    put("onnx", "nb201-c4-l1-s8.onnx", &std::fs::read(&onnx).unwrap());
+    put(
+        "onnx",
+        "nb201-c4-l1-s8.onnx",
+        &std::fs::read(&onnx).unwrap(),
+    );
 
     let encode = |img: image::DynamicImage, format| {
         let mut buf = std::io::Cursor::new(Vec::new());
@@ -214,18 +311,34 @@ fn write_seed_corpus() {
         buf.into_inner()
     };
     let gray = image::GrayImage::from_fn(8, 8, |x, y| image::Luma([(x * 32 + y) as u8]));
-    let rgb = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([(x * 32) as u8, (y * 32) as u8, 99]));
-    let photo = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 16) as u8, (y * 16) as u8, ((x + y) * 8) as u8]));
+    let rgb = image::RgbImage::from_fn(8, 8, |x, y| {
+        image::Rgb([(x * 32) as u8, (y * 32) as u8, 99])
+    });
+    let photo = image::RgbImage::from_fn(16, 16, |x, y| {
+        image::Rgb([(x * 16) as u8, (y * 16) as u8, ((x + y) * 8) as u8])
+    });
     let png = encode(rgb.into(), image::ImageFormat::Png);
     let jpeg = encode(photo.into(), image::ImageFormat::Jpeg);
-    for (name, bytes) in [("gray.png", &encode(gray.into(), image::ImageFormat::Png)), ("rgb.png", &png), ("photo.jpg", &jpeg)] {
+    for (name, bytes) in [
+        ("gray.png", &encode(gray.into(), image::ImageFormat::Png)),
+        ("rgb.png", &png),
+        ("photo.jpg", &jpeg),
+    ] {
         put("image", name, bytes);
         put("image-folder", name, bytes);
     }
     let meta = ModelMeta::from_onnx(&std::fs::read(&onnx).unwrap()).unwrap();
     let class = &meta.class_names[1];
-    put("labels-csv", "by-index.csv", b"file,label\na.png,0\nb.png,3\n");
-    put("labels-csv", "pandas-by-name.csv", format!(",label,file\n0,\"{class}\",a.png\n1,0,\"b.png\"\n").as_bytes());
+    put(
+        "labels-csv",
+        "by-index.csv",
+        b"file,label\na.png,0\nb.png,3\n",
+    );
+    put(
+        "labels-csv",
+        "pandas-by-name.csv",
+        format!(",label,file\n0,\"{class}\",a.png\n1,0,\"b.png\"\n").as_bytes(),
+    );
 
     let request = |head: &str, body: &[u8]| {
         let mut r = head.replace('\n', "\r\n").into_bytes();
@@ -233,17 +346,45 @@ fn write_seed_corpus() {
         r
     };
     let post = |ctype: &str, body: &[u8]| {
-        request(&format!("POST /v1/predict?top_k=2 HTTP/1.1\nHost: x\nContent-Type: {ctype}\nContent-Length: {}\n\n", body.len()), body)
+        request(
+            &format!(
+                "POST /v1/predict?top_k=2 HTTP/1.1\nHost: x\nContent-Type: {ctype}\nContent-Length: {}\n\n",
+                body.len()
+            ),
+            body,
+        )
     };
     put("http", "predict-png.http", &post("image/png", &png));
     put("http", "predict-jpeg.http", &post("image/jpeg", &jpeg));
     let per = meta.input_channels * meta.input_size * meta.input_size;
     let tensor = serde_json::json!({"tensor": vec![0.5f32; per], "shape": [1, meta.input_channels, meta.input_size, meta.input_size]});
-    put("http", "predict-json.http", &post("application/json", tensor.to_string().as_bytes()));
+    put(
+        "http",
+        "predict-json.http",
+        &post("application/json", tensor.to_string().as_bytes()),
+    );
     let mut chunked = format!("{:x}\r\n", png.len()).into_bytes();
     chunked.extend_from_slice(&png);
     chunked.extend_from_slice(b"\r\n0\r\n\r\n");
-    put("http", "predict-chunked.http", &request("POST /v1/predict HTTP/1.1\nHost: x\nContent-Type: image/png\nTransfer-Encoding: chunked\n\n", &chunked));
-    put("http", "healthz.http", &request("GET /healthz HTTP/1.1\nHost: x\n\n", b""));
-    put("http", "model.http", &request("GET /v1/model HTTP/1.1\nHost: x\nConnection: close\n\n", b""));
+    put(
+        "http",
+        "predict-chunked.http",
+        &request(
+            "POST /v1/predict HTTP/1.1\nHost: x\nContent-Type: image/png\nTransfer-Encoding: chunked\n\n",
+            &chunked,
+        ),
+    );
+    put(
+        "http",
+        "healthz.http",
+        &request("GET /healthz HTTP/1.1\nHost: x\n\n", b""),
+    );
+    put(
+        "http",
+        "model.http",
+        &request(
+            "GET /v1/model HTTP/1.1\nHost: x\nConnection: close\n\n",
+            b"",
+        ),
+    );
 }

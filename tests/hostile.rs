@@ -95,7 +95,10 @@ fn models_and_flags_the_server_cannot_use_are_refused_at_start() {
 /// padding has fewer entries than its kernel) is a clean error naming it, with no panic text.
 #[test]
 fn a_model_that_panics_tract_is_a_clean_error() {
-    let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions/onnx-pool-padding-index.onnx");
+    let bad = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/regressions/onnx-pool-padding-index.onnx"
+    );
     let image = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/image/rgb.png");
     let e = fails(&["deploy", "predict", bad, image], 2);
     assert!(
@@ -107,6 +110,103 @@ fn a_model_that_panics_tract_is_a_clean_error() {
     let set = dir.path().join("set/airplane");
     std::fs::create_dir_all(&set).unwrap();
     std::fs::copy(image, set.join("a.png")).unwrap();
-    let e = fails(&["deploy", "eval", bad, "--data", set.parent().unwrap().to_str().unwrap()], 2);
-    assert!(e.contains("malformed or unsupported") && !e.contains("panicked"), "{e}");
+    let e = fails(
+        &[
+            "deploy",
+            "eval",
+            bad,
+            "--data",
+            set.parent().unwrap().to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        e.contains("malformed or unsupported") && !e.contains("panicked"),
+        "{e}"
+    );
+}
+
+/// Devices, FIFOs and folders named as input files are refused before reading (`/dev/zero` as
+/// a genotype or model was read until memory ran out), and a run that fails before it starts
+/// leaves no run directory behind, so the same `--out` works next time.
+#[test]
+fn non_files_are_refused_and_failed_starts_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("g.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_str().unwrap();
+    for args in [
+        vec!["genotype", "show", "/dev/zero"],
+        vec!["genotype", "show", fifo],
+        vec!["deploy", "predict", "/dev/zero", "x.png"],
+        vec!["train", "--genotype", "/dev/zero", "--epochs", "1"],
+        vec!["nb201", "best", "--table", fifo],
+    ] {
+        let e = fails(&args, 2);
+        assert!(e.contains("not a regular file"), "{args:?}: {e}");
+    }
+    let e = fails(&["genotype", "show", dir.path().to_str().unwrap()], 2);
+    assert!(e.contains("a folder"), "{e}");
+
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let tiny = [
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "1",
+        "--channels",
+        "2",
+        "--batch-size",
+        "4",
+    ];
+    let mut args = vec![
+        "search", "--space", "nb201", "--table", fifo, "--out", run_s,
+    ];
+    args.extend(tiny);
+    fails(&args, 2);
+    assert!(!run.exists(), "the failed search left {run_s} behind");
+    std::fs::create_dir(&run).unwrap();
+    fails(&args, 2);
+    assert_eq!(
+        std::fs::read_dir(&run).unwrap().count(),
+        0,
+        "an empty --out stays empty"
+    );
+    let empty = dir.path().join("no-data");
+    std::fs::create_dir(&empty).unwrap();
+    fails(
+        &[
+            "train",
+            "--dataset",
+            "cifar10",
+            "--data-dir",
+            empty.to_str().unwrap(),
+            "--out",
+            run_s,
+            "--epochs",
+            "1",
+        ],
+        2,
+    );
+    assert_eq!(std::fs::read_dir(&run).unwrap().count(), 0);
+    // And the folder is usable: a run starts there.
+    let mut good = vec![
+        "search",
+        "--space",
+        "nb201",
+        "--out",
+        run_s,
+        "--image-size",
+        "8",
+    ];
+    good.extend(tiny);
+    ok(&good);
+    assert!(run.join("config.json").is_file());
 }

@@ -199,7 +199,10 @@ fn server_load_test_and_malformed_requests() {
     ] {
         let (status, v) = http(addr, method, path, "image/png", &png);
         assert_eq!(status, code, "{method} {path}: {v}");
-        assert!(v["error"].is_string(), "JSON error for {method} {path}: {v}");
+        assert!(
+            v["error"].is_string(),
+            "JSON error for {method} {path}: {v}"
+        );
     }
 
     // Graceful shutdown.

@@ -129,7 +129,8 @@ fn headers_trickled_or_left_idle_are_cut_at_the_header_deadline() {
     let t0 = std::time::Instant::now();
     let trickler = std::thread::spawn(move || {
         let mut s = TcpStream::connect(addr).unwrap();
-        let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let head =
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
         for b in head {
             if s.write_all(&[*b]).is_err() {
                 return t0.elapsed();
@@ -144,8 +145,10 @@ fn headers_trickled_or_left_idle_are_cut_at_the_header_deadline() {
     });
     // A keep-alive connection after one answered request, then silent.
     let mut idle = TcpStream::connect(addr).unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut first = [0u8; 512];
     let n = idle.read(&mut first).unwrap();
     assert!(first[..n].starts_with(b"HTTP/1.1 200"));
@@ -207,14 +210,23 @@ fn sixty_four_clients_are_served_while_slow_clients_and_bombs_arrive() {
     let bomb = bomb.into_inner();
     let giant = declared_png(16000, 16000);
     let stop = AtomicBool::new(false);
-    let (failures, bombs, cut) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let (failures, bombs, cut) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
     let mut health: Vec<Duration> = std::thread::scope(|s| {
         // 48 slowloris clients, trickling header bytes and reconnecting when cut.
         for _ in 0..48 {
             s.spawn(|| {
                 while !stop.load(Relaxed) {
-                    let Ok(mut c) = TcpStream::connect(addr) else { continue };
-                    for b in b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle() {
+                    let Ok(mut c) = TcpStream::connect(addr) else {
+                        continue;
+                    };
+                    for b in b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                        .iter()
+                        .cycle()
+                    {
                         if stop.load(Relaxed) || c.write_all(&[*b]).is_err() {
                             break;
                         }
@@ -231,7 +243,11 @@ fn sixty_four_clients_are_served_while_slow_clients_and_bombs_arrive() {
             s.spawn(move || {
                 let mut n = i;
                 while !stop.load(Relaxed) {
-                    let (body, ok) = if n % 2 == 0 { (bomb, 200) } else { (giant, 413) };
+                    let (body, ok) = if n % 2 == 0 {
+                        (bomb, 200)
+                    } else {
+                        (giant, 413)
+                    };
                     let (status, v) = http(addr, "POST", "/v1/predict", "image/png", body);
                     if status != ok || (ok == 413 && !v["error"].is_string()) {
                         failures.fetch_add(1, Relaxed);
@@ -276,7 +292,11 @@ fn sixty_four_clients_are_served_while_slow_clients_and_bombs_arrive() {
         prober.join().unwrap()
     });
     health.sort();
-    let (p50, p99, max) = (pct(&health, 0.5), pct(&health, 0.99), health[health.len() - 1]);
+    let (p50, p99, max) = (
+        pct(&health, 0.5),
+        pct(&health, 0.99),
+        health[health.len() - 1],
+    );
     eprintln!(
         "healthz under attack: {} probes, p50 {p50:?} p99 {p99:?} max {max:?}; {} bombs, {} slow clients cut",
         health.len(),
@@ -285,7 +305,10 @@ fn sixty_four_clients_are_served_while_slow_clients_and_bombs_arrive() {
     );
     assert_eq!(failures.into_inner(), 0, "every request answered correctly");
     assert!(bombs.into_inner() >= 4, "the bombs were sent");
-    assert!(cut.into_inner() >= 48, "slow clients were cut at the header deadline");
+    assert!(
+        cut.into_inner() >= 48,
+        "slow clients were cut at the header deadline"
+    );
     // The acceptance bound is 100 ms (met: see the printed figures and README); the test is
     // looser because other tests share these two cores, and what it guards against (health
     // waiting behind decoding, or behind slow clients) took seconds.

@@ -17,7 +17,7 @@ const PIXELS: usize = 3 * 32 * 32;
 /// A file whose size is not a whole number of records (naming the incomplete record), or a
 /// label outside `0..classes`.
 pub fn read_cifar_file(path: &Path, record: usize, classes: u32) -> Result<ImageSet> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::files::read_file(path, crate::files::DATA_LIMIT)?;
     let whole = bytes.len() / record;
     if bytes.len() % record != 0 || bytes.is_empty() {
         return Err(Error::format(

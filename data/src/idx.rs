@@ -99,7 +99,7 @@ fn parse(path: &Path, bytes: &[u8], want_dims: usize) -> Result<(Vec<usize>, usi
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::files::read_file(path, crate::files::DATA_LIMIT)?;
     decompress(path, bytes)
 }
 

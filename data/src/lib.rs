@@ -5,6 +5,7 @@
 
 mod cifar;
 mod embedded;
+pub mod files;
 pub mod folder;
 mod idx;
 mod resize;

@@ -139,10 +139,11 @@ fn read(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
 /// column or others may stand beside them), fields quoted as CSV writers quote them.
 fn flat(dir: &Path, labels: &Path, meta: &ModelMeta) -> Result<EvalData> {
     let at = |line: u64, m: String| Error::Input(format!("{}: line {line}: {m}", labels.display()));
+    let text = betadarts_data::files::read_file(labels, betadarts_data::files::TEXT_LIMIT)
+        .map_err(data_err)?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(labels)
-        .map_err(|e| Error::Input(format!("{}: {e}", labels.display())))?;
+        .from_reader(text.as_slice());
     let header = reader
         .headers()
         .map_err(|e| Error::Input(format!("{}: {e}", labels.display())))?
@@ -246,10 +247,9 @@ pub fn evaluate(
                 }
                 (None, EvalData::Files(files)) => {
                     let (path, label) = &files[i];
-                    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-                        path: path.clone(),
-                        cause: e,
-                    })?;
+                    let bytes =
+                        betadarts_data::files::read_file(path, betadarts_data::files::IMAGE_LIMIT)
+                            .map_err(data_err)?;
                     let img = decode(&bytes)
                         .map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
                     input.extend(to_input(&img, meta));

@@ -295,7 +295,8 @@ async fn predict(
         .trim()
         .to_ascii_lowercase();
     let (meta, max_batch) = (s.meta.clone(), s.cfg.max_batch);
-    let Ok(Ok(slot)) = tokio::time::timeout(s.cfg.timeout, s.decoders.clone().acquire_owned()).await
+    let Ok(Ok(slot)) =
+        tokio::time::timeout(s.cfg.timeout, s.decoders.clone().acquire_owned()).await
     else {
         return error(
             StatusCode::GATEWAY_TIMEOUT,

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use betadarts_data::files;
 use betadarts_deploy::serve::{ServeConfig, shutdown_signal, start};
 use betadarts_deploy::{EngineKind, ModelMeta, bench, eval, load_engine, ort_available, predict};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::DeployWhat;
 
 fn read_model(path: &Path) -> Result<(Vec<u8>, ModelMeta)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = files::read_file(path, files::MODEL_LIMIT)?;
     let meta = ModelMeta::from_onnx(&bytes).with_context(|| path.display().to_string())?;
     Ok((bytes, meta))
 }
@@ -29,8 +30,7 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
             let (bytes, meta) = read_model(&model)?;
             let mut engine = load_engine(engine.parse()?, &bytes, None)?;
             for path in &images {
-                let data =
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let data = files::read_file(path, files::IMAGE_LIMIT)?;
                 let top = predict::classify_images(engine.as_mut(), &meta, &[data], top_k)
                     .with_context(|| format!("{} with {}", path.display(), model.display()))?;
                 let top = &top[0];

@@ -221,7 +221,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
             p.extension()
                 .is_some_and(|e| e == "png" || e == "jpg" || e == "jpeg")
         }) {
-            let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            let bytes = betadarts_data::files::read_file(f, betadarts_data::files::IMAGE_LIMIT)?;
             let img = preprocess::decode(&bytes).with_context(|| f.display().to_string())?;
             input.extend(preprocess::to_input(&img, &meta));
             n += 1;
@@ -264,7 +264,10 @@ mod tests {
         assert_eq!(producer(&other.encode_to_vec()), Some(&b"pytorch"[..]));
         // Cut short, or not a protobuf at all: no producer, no panic.
         assert_eq!(producer(&bytes[..5]), None);
-        assert_eq!(producer(b"BDCKPT02\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"), None);
+        assert_eq!(
+            producer(b"BDCKPT02\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+            None
+        );
         assert_eq!(producer(&[0xff; 20]), None);
     }
 }

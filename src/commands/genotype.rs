@@ -15,8 +15,7 @@ fn cells_of(spec: &str) -> Result<Vec<viz::CellGraph>> {
         return Ok(vec![viz::nb201_cell(&arch)]);
     }
     let path = Path::new(spec);
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = betadarts_data::files::read_text(path)?;
     if text.trim_start().starts_with('|') {
         let arch: Arch = text
             .trim()

@@ -82,8 +82,7 @@ pub const STUDY_FILE: &str = "study.json";
 pub fn read_plan(plan: &str) -> Result<(String, String)> {
     let path = Path::new(plan);
     if path.exists() {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the study plan {}", path.display()))?;
+        let text = betadarts_data::files::read_text(path).context("reading the study plan")?;
         return Ok((path.display().to_string(), text));
     }
     BUILTIN
@@ -392,7 +391,7 @@ impl Study {
 
     pub fn load(dir: &Path) -> Result<Study> {
         let path = dir.join(STUDY_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| {
+        let text = betadarts_data::files::read_text(&path).with_context(|| {
             format!(
                 "reading {} (is {} a study directory?)",
                 path.display(),

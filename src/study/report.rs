@@ -42,12 +42,13 @@ fn load_run<'a>(
     } else {
         Vec::new()
     };
-    let config = std::fs::read_to_string(dir.join(CONFIG_FILE))
+    let config = betadarts_data::files::read_text(&dir.join(CONFIG_FILE))
         .ok()
         .and_then(|t| serde_json::from_str::<SearchConfig>(&t).ok());
-    let summary: Option<serde_json::Value> = std::fs::read_to_string(dir.join(SUMMARY_FILE))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let summary: Option<serde_json::Value> =
+        betadarts_data::files::read_text(&dir.join(SUMMARY_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
     let finished = summary.is_some();
     let seconds = summary
         .as_ref()

@@ -117,20 +117,27 @@ pub fn run_search(
 ) -> Result<RunOutcome> {
     config.validate()?;
     let dir = RunDir::create(run_dir)?;
-    let data = load_data(&config)?;
-    dir.write_config(&config)?;
-    let searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
-    let rng = Rng::new(config.seed);
-    drive(
-        searcher,
-        &data,
-        &dir,
-        0,
-        rng,
-        Vec::new(),
-        stop_after,
-        observer,
-    )
+    let mut run = || {
+        let data = load_data(&config)?;
+        dir.write_config(&config)?;
+        let searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
+        let rng = Rng::new(config.seed);
+        drive(
+            searcher,
+            &data,
+            &dir,
+            0,
+            rng,
+            Vec::new(),
+            stop_after,
+            observer,
+        )
+    };
+    let outcome = run();
+    if outcome.is_err() {
+        dir.discard_if_unstarted();
+    }
+    outcome
 }
 
 /// Continues the run in `run_dir` from its last checkpoint.

@@ -112,7 +112,7 @@ impl Genotype {
 
     /// Reads a genotype file; errors name the file.
     pub fn load(path: &Path) -> Result<Genotype> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = betadarts_data::files::read_text(path)?;
         Genotype::parse(&text).map_err(|e| Error::format(path, e.to_string()))
     }
 

@@ -37,13 +37,10 @@ impl Table {
     /// Reads the CSV; a malformed row is an error naming the file and line.
     pub fn load(path: &Path) -> Result<Self> {
         let fail = |m: String| Error::format(path, m);
+        let text = betadarts_data::files::read_file(path, betadarts_data::files::TEXT_LIMIT)?;
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| match e.into_kind() {
-                csv::ErrorKind::Io(io) => Error::io(path, io),
-                other => fail(format!("{other:?}")),
-            })?;
+            .from_reader(text.as_slice());
         let header = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
         // Columns by name, so that a pandas index column or extra columns may stand beside them.
         let want: Vec<&str> = ["index", "arch"].into_iter().chain(COLUMNS).collect();

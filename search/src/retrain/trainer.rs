@@ -197,20 +197,27 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
     let dir = RunDir::create(run_dir)?;
-    let data = load_data(&cfg)?;
-    let cfg = effective(cfg, data.image_size());
-    dir.write_config(&cfg)?;
-    let ad = device.clone().autodiff();
-    ad.seed(cfg.seed);
-    let net = TrainNet::new(&cfg, data.channels(), data.class_names().len(), &ad)?;
-    let state = State {
-        net,
-        optim: optimizer(&cfg),
-        rng: Rng::new(cfg.seed),
-        epoch: 0,
-        best_acc: 0.0,
+    let run = || {
+        let data = load_data(&cfg)?;
+        let cfg = effective(cfg, data.image_size());
+        dir.write_config(&cfg)?;
+        let ad = device.clone().autodiff();
+        ad.seed(cfg.seed);
+        let net = TrainNet::new(&cfg, data.channels(), data.class_names().len(), &ad)?;
+        let state = State {
+            net,
+            optim: optimizer(&cfg),
+            rng: Rng::new(cfg.seed),
+            epoch: 0,
+            best_acc: 0.0,
+        };
+        drive(cfg, state, &data, &dir, &ad, Vec::new(), stop_after, obs)
     };
-    drive(cfg, state, &data, &dir, &ad, Vec::new(), stop_after, obs)
+    let outcome = run();
+    if outcome.is_err() {
+        dir.discard_if_unstarted();
+    }
+    outcome
 }
 
 /// Continues the run in `run_dir` from `last.ckpt`.

@@ -111,7 +111,7 @@ pub fn load_checkpoint(path: &Path) -> Result<Option<(Checkpoint, PathBuf)>> {
 }
 
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = betadarts_data::files::read_file(path, betadarts_data::files::DATA_LIMIT)?;
     let bad = |m: &str| Error::Checkpoint {
         path: path.to_path_buf(),
         message: m.to_string(),

@@ -8,6 +8,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use betadarts_data::files;
+
 use crate::{Error, Result};
 
 /// Appends one JSON line and syncs it.
@@ -28,11 +30,10 @@ pub fn append_json_line<T: Serialize>(path: &Path, rec: &T) -> Result<()> {
 /// line starts. A malformed line is an error naming its number, except a last line with no
 /// newline (an append cut short by a kill), which is left out.
 fn records<T: DeserializeOwned>(path: &Path) -> Result<Vec<(usize, T)>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(path, e)),
-    };
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let bytes = files::read_file(path, files::DATA_LIMIT)?;
     let mut out = Vec::new();
     let mut start = 0;
     for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
@@ -90,7 +91,7 @@ pub fn truncate_json_lines<T: DeserializeOwned>(
 
 /// The length of `path` up to and including its last newline.
 fn complete_end(path: &Path, len: usize) -> Result<usize> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = files::read_file(path, files::DATA_LIMIT)?;
     Ok(bytes
         .iter()
         .rposition(|&b| b == b'\n')

@@ -27,6 +27,8 @@ pub const CONFIG_FILE: &str = "config.json";
 pub struct RunDir {
     path: PathBuf,
     _lock: lock::Lock,
+    /// Made by [`RunDir::create`]: whether the folder itself was made then.
+    new: Option<bool>,
 }
 
 impl RunDir {
@@ -38,6 +40,7 @@ impl RunDir {
                 path.display()
             )));
         }
+        let made = !path.exists();
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
         // Lock before looking, so that two processes starting at once cannot both see an
         // empty folder.
@@ -49,7 +52,37 @@ impl RunDir {
                 path.display()
             )));
         }
-        Self::opened(path, lock)
+        let mut dir = Self::opened(path, lock)?;
+        dir.new = Some(made);
+        Ok(dir)
+    }
+
+    /// Undoes [`RunDir::create`] for a run that failed before it saved anything (bad data, a
+    /// bad table): its config and lock are removed, and the folder when this run made it, so
+    /// the same `--out` can be used again and no empty run is left behind. A run that wrote
+    /// anything else is left as it is.
+    pub fn discard_if_unstarted(&self) {
+        let Some(made) = self.new else { return };
+        let ours = [CONFIG_FILE, LOCK_FILE];
+        let Ok(entries) = std::fs::read_dir(&self.path) else {
+            return;
+        };
+        let names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        if names
+            .iter()
+            .any(|n| !ours.contains(&n.as_str()) && !atomic::is_temporary(n))
+        {
+            return;
+        }
+        for n in &names {
+            let _ = std::fs::remove_file(self.path.join(n));
+        }
+        if made {
+            let _ = std::fs::remove_dir(&self.path);
+        }
     }
 
     /// The run in `path`, to continue it.
@@ -69,6 +102,7 @@ impl RunDir {
         let dir = RunDir {
             path: path.to_path_buf(),
             _lock: lock,
+            new: None,
         };
         dir.remove_leftovers()?;
         Ok(dir)
@@ -85,7 +119,7 @@ impl RunDir {
     /// The run's configuration.
     pub fn read_config<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T> {
         let p = self.file(CONFIG_FILE);
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        let text = betadarts_data::files::read_text(&p)?;
         serde_json::from_str(&text).map_err(|e| Error::format(&p, format!("not a {what}: {e}")))
     }
 
