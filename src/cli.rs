@@ -397,7 +397,7 @@ pub enum DeployWhat {
         #[arg(long, default_value = "all")]
         engine: String,
         /// Batch sizes.
-        #[arg(long, value_delimiter = ',', default_value = "1,8,32", value_parser = count)]
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32", value_parser = within::<1, 4096>)]
         batch: Vec<usize>,
         /// Minimum timed seconds per configuration.
         #[arg(long, default_value_t = 1.0, value_parser = seconds)]
@@ -419,7 +419,7 @@ pub enum DeployWhat {
         #[arg(long, default_value = "tract")]
         engine: String,
         /// Largest request body in bytes (413 above).
-        #[arg(long, default_value_t = 8 << 20, value_parser = count)]
+        #[arg(long, default_value_t = 8 << 20, value_parser = within::<1, 1073741824>)]
         max_body: usize,
         /// Seconds before a request is answered 504.
         #[arg(long, default_value_t = 30.0, value_parser = seconds)]
@@ -429,14 +429,14 @@ pub enum DeployWhat {
         #[arg(long, default_value_t = 10.0, value_parser = seconds)]
         header_timeout: f64,
         /// Requests queued for the engine before new ones get 503.
-        #[arg(long, default_value_t = 64, value_parser = count)]
+        #[arg(long, default_value_t = 64, value_parser = within::<1, 1048576>)]
         queue: usize,
         /// Largest micro-batch (images).
-        #[arg(long, default_value_t = 32, value_parser = count)]
+        #[arg(long, default_value_t = 32, value_parser = within::<1, 4096>)]
         max_batch: usize,
         /// Open connections at most (more wait in the kernel's backlog); under the usual limit
         /// of 1024 open files.
-        #[arg(long, default_value_t = 512, value_parser = count)]
+        #[arg(long, default_value_t = 512, value_parser = within::<1, 65536>)]
         max_connections: usize,
     },
     /// Top-1 / top-5 accuracy on a CIFAR test file, IDX test files, an ImageNet-style folder
@@ -451,7 +451,7 @@ pub enum DeployWhat {
         #[arg(long, default_value = "tract")]
         engine: String,
         /// Images per engine run.
-        #[arg(long, default_value_t = 32, value_parser = count)]
+        #[arg(long, default_value_t = 32, value_parser = within::<1, 4096>)]
         batch: usize,
         /// Print the report as JSON.
         #[arg(long)]
@@ -585,7 +585,16 @@ pub enum StudyWhat {
 
 /// A count that must be at least 1 (batch sizes, queue lengths, top-k): 0 would make the
 /// command loop forever or answer nothing.
-fn count(s: &str) -> Result<usize, String> {
+/// A count in `LO..=HI` (`value_parser = within::<1, 1024>`).
+pub(crate) fn within<const LO: usize, const HI: usize>(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (LO..=HI).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("must lie in {LO}..={HI}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub(crate) fn count(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),

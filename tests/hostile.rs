@@ -210,3 +210,40 @@ fn non_files_are_refused_and_failed_starts_leave_nothing() {
     ok(&good);
     assert!(run.join("config.json").is_file());
 }
+
+/// Benchmark and deploy flags have ranges too: a slip is refused by the parser, not run until
+/// memory runs out (or printed as NaN).
+#[test]
+fn bench_and_deploy_flags_out_of_range_are_refused() {
+    let m = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/corpus/onnx/nb201-c4-l1-s8.onnx"
+    );
+    for (args, flag) in [
+        (vec!["bench", "train-step", "--repeats", "0"], "--repeats"),
+        (
+            vec!["bench", "search-step", "--channels", "100000"],
+            "--channels",
+        ),
+        (
+            vec!["bench", "search-step", "--image-size", "100000"],
+            "--image-size",
+        ),
+        (
+            vec!["bench", "train-step", "--layers", "100000"],
+            "--layers",
+        ),
+        (vec!["deploy", "bench", m, "--batch", "1,100000"], "--batch"),
+        (
+            vec!["deploy", "eval", m, "--data", ".", "--batch", "100000"],
+            "--batch",
+        ),
+        (
+            vec!["deploy", "serve", m, "--max-connections", "10000000"],
+            "--max-connections",
+        ),
+    ] {
+        let e = fails(&args, 2);
+        assert!(e.contains(flag) && e.contains("must"), "{args:?}: {e}");
+    }
+}

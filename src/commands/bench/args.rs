@@ -34,11 +34,11 @@ pub struct DepthwiseBench {
     /// Device: cpu, tch-cpu or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::cli::within::<1, 65536>)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::within::<1, 1024>)]
     pub channels: usize,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::within::<1, 1024>)]
     pub image_size: usize,
     /// Kernel sizes (DARTS: 3 and 5).
     #[arg(long, value_delimiter = ',', default_value = "3,5")]
@@ -46,7 +46,7 @@ pub struct DepthwiseBench {
     /// Dilations (DARTS: 1 for sep convs, 2 for dil convs).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub dilation: Vec<usize>,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::cli::within::<1, 100000>)]
     pub repeats: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -65,23 +65,23 @@ pub struct SearchStepBench {
     #[arg(long, default_value = "darts")]
     pub ops: String,
     /// Initial channels C (the reference supernets: 16).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::within::<1, 1024>)]
     pub channels: usize,
     /// Cells: per stage N for nb201 (reference 5), in all for darts (reference 8)
     /// [default: 5 for nb201, 8 for darts].
     #[arg(long)]
     pub cells: Option<usize>,
     /// Images per α batch and per weight batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::cli::within::<1, 65536>)]
     pub batch_size: usize,
     /// Image side.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::within::<1, 1024>)]
     pub image_size: usize,
     /// Classes of the classifier.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::within::<1, 1048576>)]
     pub classes: usize,
     /// Timed steps (after the warm-up).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::within::<1, 100000>)]
     pub repeats: usize,
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 2)]
@@ -100,19 +100,19 @@ pub struct TrainStepBench {
     #[arg(long)]
     pub genotype: Option<PathBuf>,
     /// Initial channels (paper: 36).
-    #[arg(long, default_value_t = 36)]
+    #[arg(long, default_value_t = 36, value_parser = crate::cli::within::<1, 1024>)]
     pub channels: usize,
     /// Cells (paper: 20).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = crate::cli::within::<1, 128>)]
     pub layers: usize,
     /// Images per step (paper: 96).
-    #[arg(long, default_value_t = 96)]
+    #[arg(long, default_value_t = 96, value_parser = crate::cli::within::<1, 65536>)]
     pub batch_size: usize,
     /// Image side.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::within::<1, 1024>)]
     pub image_size: usize,
     /// Timed steps (after the warm-up).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::cli::within::<1, 100000>)]
     pub repeats: usize,
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 1)]
@@ -140,10 +140,10 @@ pub struct CompareBench {
     #[arg(long, value_delimiter = ',')]
     pub batch_size: Vec<usize>,
     /// Alternating rounds per workload (ours, theirs, ours, …).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::cli::within::<1, 1000>)]
     pub rounds: usize,
     /// Timed steps per round and side.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::cli::within::<1, 100000>)]
     pub repeats: usize,
     /// Untimed warm-up steps per round and side.
     #[arg(long, default_value_t = 1)]
@@ -169,16 +169,16 @@ pub struct DumpBench {
     #[arg(long)]
     pub out: PathBuf,
     /// Initial channels C.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::within::<1, 1024>)]
     pub channels: usize,
     /// Cells per stage N.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::within::<1, 128>)]
     pub cells: usize,
     /// Images in the batch.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::within::<1, 65536>)]
     pub batch_size: usize,
     /// Image side.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = crate::cli::within::<1, 1024>)]
     pub image_size: usize,
     /// λ of the α step.
     #[arg(long, default_value_t = 1.0)]
