@@ -192,6 +192,9 @@ pub enum GenotypeWhat {
         /// Output folder.
         #[arg(short, long, default_value = ".")]
         out: PathBuf,
+        /// Replace cell.svg / cell.dot even when they were not drawn by betadarts.
+        #[arg(long)]
+        force: bool,
     },
     /// Check a genotype file and print it as JSON.
     Show {

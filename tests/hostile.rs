@@ -247,3 +247,31 @@ fn bench_and_deploy_flags_out_of_range_are_refused() {
         assert!(e.contains(flag) && e.contains("must"), "{args:?}: {e}");
     }
 }
+
+/// `genotype draw -o DIR` replaces only diagrams it drew itself, unless `--force`.
+#[test]
+fn draw_does_not_replace_a_users_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let v2 = crate::common::v2();
+    let v2 = v2.as_str();
+    std::fs::write(dir.path().join("cell.dot"), "my own graph").unwrap();
+    let e = fails(&["genotype", "draw", v2, "-o", out], 2);
+    assert!(e.contains("cell.dot") && e.contains("--force"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("cell.dot")).unwrap(),
+        "my own graph"
+    );
+    assert!(
+        !dir.path().join("cell.svg").exists(),
+        "nothing written when refused"
+    );
+    ok(&["genotype", "draw", v2, "-o", out, "--force"]);
+    // Its own files it replaces without asking.
+    ok(&["genotype", "draw", v2, "-o", out]);
+    let svg = std::fs::read_to_string(dir.path().join("cell.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("sep_conv_3x3"),
+        "{svg}"
+    );
+}

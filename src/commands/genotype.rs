@@ -26,11 +26,34 @@ fn cells_of(spec: &str) -> Result<Vec<viz::CellGraph>> {
     Ok(viz::darts_cells(&Genotype::load(path)?))
 }
 
-pub fn draw(spec: &str, out: &Path) -> Result<()> {
+/// Refuses to replace `path` unless it is absent, a diagram drawn by betadarts (its first
+/// 4 KB say so), or `force` is set: `-o .` must not destroy a user's own `cell.svg`.
+fn check_output(path: &Path, force: bool) -> Result<()> {
+    if force || !path.exists() {
+        return Ok(());
+    }
+    let mut head = Vec::new();
+    let ours = std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
+        .is_ok_and(|_| String::from_utf8_lossy(&head).contains(viz::DRAWN_BY));
+    if !ours || !path.is_file() {
+        return Err(betadarts_search::Error::Invalid(format!(
+            "{}: the file exists and was not drawn by betadarts; refusing to replace it \
+             (choose another -o, or pass --force)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+pub fn draw(spec: &str, out: &Path, force: bool) -> Result<()> {
     let cells = cells_of(spec)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let svg = out.join("cell.svg");
     let dot = out.join("cell.dot");
+    check_output(&svg, force)?;
+    check_output(&dot, force)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_atomic(&svg, viz::cells_svg(&cells).as_bytes())?;
     write_atomic(&dot, viz::cells_dot(&cells).as_bytes())?;
     println!("{}\n{}", svg.display(), dot.display());

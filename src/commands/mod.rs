@@ -21,7 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => search::search(args, quiet),
         Command::Bench(args) => bench::bench(args),
         Command::Genotype(args) => match args.what {
-            GenotypeWhat::Draw { file, out } => genotype::draw(&file, &out),
+            GenotypeWhat::Draw { file, out, force } => genotype::draw(&file, &out, force),
             GenotypeWhat::Show { file } => genotype::show(&file),
             GenotypeWhat::Info {
                 file,

@@ -198,6 +198,10 @@ impl CellGraph {
     }
 }
 
+/// Written into every cell diagram, so that a later `genotype draw` knows the file is its own
+/// to replace.
+pub const DRAWN_BY: &str = "drawn by betadarts";
+
 /// One SVG with the cells stacked vertically.
 pub fn cells_svg(cells: &[CellGraph]) -> String {
     let width = cells.iter().map(CellGraph::width).fold(300.0, f64::max);
@@ -208,6 +212,7 @@ pub fn cells_svg(cells: &[CellGraph]) -> String {
     }
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{y:.0}\" font-family=\"sans-serif\">\n\
+         <!-- {DRAWN_BY} -->\n\
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#333\"/></marker></defs>\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{body}</svg>\n"
     )
@@ -215,8 +220,8 @@ pub fn cells_svg(cells: &[CellGraph]) -> String {
 
 /// One DOT file with a cluster per cell.
 pub fn cells_dot(cells: &[CellGraph]) -> String {
-    let mut s = String::from(
-        "digraph cell {\n  rankdir=LR;\n  node [fontname=\"helvetica\"];\n  edge [fontname=\"helvetica\", fontsize=10];\n",
+    let mut s = format!(
+        "// {DRAWN_BY}\ndigraph cell {{\n  rankdir=LR;\n  node [fontname=\"helvetica\"];\n  edge [fontname=\"helvetica\", fontsize=10];\n",
     );
     for (i, c) in cells.iter().enumerate() {
         s.push_str(&c.to_dot(&format!("c{i}")));

@@ -6,7 +6,7 @@ mod cell;
 mod chart;
 
 pub use bars::grouped_bars;
-pub use cell::{CellGraph, cells_dot, cells_svg, darts_cells, nb201_cell};
+pub use cell::{CellGraph, DRAWN_BY, cells_dot, cells_svg, darts_cells, nb201_cell};
 pub use chart::{beta_trajectories, line_chart};
 
 /// Escapes text for SVG/XML.
