@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use betadarts_deploy_cli::DeployWhat;
+pub(crate) use betadarts_deploy_cli::parse::within;
+
 pub use crate::commands::bench::BenchArgs;
 
 #[derive(Parser, Debug)]
@@ -373,95 +376,6 @@ pub struct DeployArgs {
     pub what: DeployWhat,
 }
 
-#[derive(Subcommand, Debug, Clone)]
-pub enum DeployWhat {
-    /// Top-k classes of images (PNG/JPEG), preprocessed with the model's own size and mean/std.
-    Predict {
-        /// Exported ONNX model.
-        model: PathBuf,
-        /// Image files (PNG/JPEG).
-        #[arg(required = true)]
-        images: Vec<PathBuf>,
-        /// tract (pure Rust) or ort (ONNX Runtime: ORT_DYLIB_PATH or `pip install onnxruntime`).
-        #[arg(long, default_value = "tract")]
-        engine: String,
-        /// Classes to report per image.
-        #[arg(long, default_value_t = 5, value_parser = count)]
-        top_k: usize,
-        /// One JSON object per image: {"file", "top": [{"class", "index", "prob"}]}.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Latency p50/p90/p99 and throughput for batch sizes 1, 8, 32 and thread counts, per engine.
-    Bench {
-        /// Exported ONNX model.
-        model: PathBuf,
-        /// tract, ort, or all (every engine that can run here).
-        #[arg(long, default_value = "all")]
-        engine: String,
-        /// Batch sizes.
-        #[arg(long, value_delimiter = ',', default_value = "1,8,32", value_parser = within::<1, 4096>)]
-        batch: Vec<usize>,
-        /// Minimum timed seconds per configuration.
-        #[arg(long, default_value_t = 1.0, value_parser = seconds)]
-        seconds: f64,
-        /// Print one JSON object (rows of engine, threads, batch, p50/p90/p99, images/s, GFLOP/s).
-        #[arg(long)]
-        json: bool,
-    },
-    /// HTTP server: POST /v1/predict (image body or JSON tensor), GET /v1/model, GET /healthz.
-    Serve {
-        /// Exported ONNX model.
-        model: PathBuf,
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Address to bind.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// tract or ort.
-        #[arg(long, default_value = "tract")]
-        engine: String,
-        /// Largest request body in bytes (413 above).
-        #[arg(long, default_value_t = 8 << 20, value_parser = within::<1, 1073741824>)]
-        max_body: usize,
-        /// Seconds before a request is answered 504.
-        #[arg(long, default_value_t = 30.0, value_parser = seconds)]
-        timeout: f64,
-        /// Seconds a client has to send a request's headers (and a keep-alive connection may
-        /// sit idle) before the connection is closed.
-        #[arg(long, default_value_t = 10.0, value_parser = seconds)]
-        header_timeout: f64,
-        /// Requests queued for the engine before new ones get 503.
-        #[arg(long, default_value_t = 64, value_parser = within::<1, 1048576>)]
-        queue: usize,
-        /// Largest micro-batch (images).
-        #[arg(long, default_value_t = 32, value_parser = within::<1, 4096>)]
-        max_batch: usize,
-        /// Open connections at most (more wait in the kernel's backlog); under the usual limit
-        /// of 1024 open files.
-        #[arg(long, default_value_t = 512, value_parser = within::<1, 65536>)]
-        max_connections: usize,
-    },
-    /// Top-1 / top-5 accuracy on a CIFAR test file, IDX test files, an ImageNet-style folder
-    /// (one sub-folder per class), or a folder with labels.csv (file,label columns).
-    Eval {
-        /// Exported ONNX model.
-        model: PathBuf,
-        /// Labelled data: CIFAR .bin file, folder of IDX files, class folders, or labels.csv folder.
-        #[arg(long)]
-        data: PathBuf,
-        /// tract or ort.
-        #[arg(long, default_value = "tract")]
-        engine: String,
-        /// Images per engine run.
-        #[arg(long, default_value_t = 32, value_parser = within::<1, 4096>)]
-        batch: usize,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
 #[derive(Args, Debug, Clone)]
 pub struct Nb201Args {
     /// The accuracy table (CSV: index, arch, cifar10_valid, cifar10_test, cifar100_valid,
@@ -584,35 +498,4 @@ pub enum StudyWhat {
         #[command(flatten)]
         grid: GridArgs,
     },
-}
-
-/// A count that must be at least 1 (batch sizes, queue lengths, top-k): 0 would make the
-/// command loop forever or answer nothing.
-/// A count in `LO..=HI` (`value_parser = within::<1, 1024>`).
-pub(crate) fn within<const LO: usize, const HI: usize>(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if (LO..=HI).contains(&n) => Ok(n),
-        Ok(_) => Err(format!("must lie in {LO}..={HI}")),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-pub(crate) fn count(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// A duration in seconds: finite, > 0 and at most a day.
-fn seconds(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|e: std::num::ParseFloatError| e.to_string())?;
-    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
-        Ok(v)
-    } else {
-        Err("must be a number of seconds > 0 and ≤ 86400".into())
-    }
 }

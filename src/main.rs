@@ -39,7 +39,7 @@ fn keep_freed_memory() {
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli = cli::Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    betadarts_deploy_cli::init_logging(cli.verbose, cli.quiet);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -50,39 +50,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: bool, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = if quiet {
-        "warn"
-    } else if verbose {
-        "debug"
-    } else {
-        "info"
-    };
-    let filter =
-        EnvFilter::try_from_env("BETADARTS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
 /// Bad input (flags, arch strings, genotypes, data files, unusable models) exits with 2; other
 /// failures with 1.
 fn is_user_error(e: &(dyn std::error::Error + 'static)) -> bool {
     use betadarts_search::Error as S;
     let data_user = |d: &betadarts_data::Error| !matches!(d, betadarts_data::Error::Io { .. });
-    use betadarts_deploy::Error as D;
-    if let Some(d) = e.downcast_ref::<D>() {
-        return matches!(d, D::Model(_) | D::Input(_) | D::TooLarge(_));
-    }
     match e.downcast_ref::<S>() {
         Some(S::Invalid(_) | S::MissingData(_) | S::Backend(_) | S::Format { .. }) => true,
         Some(S::Data(d)) => data_user(d),
-        _ => e
-            .downcast_ref::<betadarts_data::Error>()
-            .is_some_and(data_user),
+        _ => betadarts_deploy_cli::is_user_error(e),
     }
 }
 

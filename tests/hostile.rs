@@ -46,7 +46,10 @@ fn eval_refuses_labels_that_do_not_match_the_images_or_the_model() {
     let e = fails(&["deploy", "eval", &m, "--data", flat.to_str().unwrap()], 2);
     assert!(e.contains("label 12 is not a class of the model"), "{e}");
     let e = fails(&["deploy", "eval", &m, "--data", d, "--batch", "0"], 2);
-    assert!(e.contains("--batch") && e.contains("at least 1"), "{e}");
+    assert!(
+        e.contains("--batch") && e.contains("must lie in 1..=4096"),
+        "{e}"
+    );
 }
 
 #[test]

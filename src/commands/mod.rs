@@ -1,7 +1,6 @@
 //! One module per subcommand.
 
 pub mod bench;
-mod deploy;
 mod export;
 mod genotype;
 mod nb201;
@@ -35,7 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         },
         Command::Train(args) => train::train(args, quiet),
         Command::Export(args) => export::export(args),
-        Command::Deploy(args) => deploy::deploy(args.what, quiet),
+        Command::Deploy(args) => betadarts_deploy_cli::run(args.what, quiet),
         Command::Nb201(args) => nb201::nb201(args),
         Command::Study(args) => study::study(args.what, quiet),
     }

@@ -249,7 +249,8 @@ mod tests {
         assert!(x(&cells[0], 0) < x(&cells[0], 2) && x(&cells[0], 5) < x(&cells[0], 6));
         let dot = cells_dot(&cells);
         assert_eq!(dot.matches("->").count(), 24);
-        assert!(dot.starts_with("digraph"));
+        assert!(dot.starts_with(&format!("// {DRAWN_BY}\ndigraph")));
+        assert!(svg.contains(&format!("<!-- {DRAWN_BY} -->")));
     }
 
     #[test]

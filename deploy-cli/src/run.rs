@@ -10,7 +10,7 @@ use betadarts_deploy::serve::{ServeConfig, shutdown_signal, start};
 use betadarts_deploy::{EngineKind, ModelMeta, bench, eval, load_engine, ort_available, predict};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::DeployWhat;
+use crate::DeployWhat;
 
 fn read_model(path: &Path) -> Result<(Vec<u8>, ModelMeta)> {
     let bytes = files::read_file(path, files::MODEL_LIMIT)?;
@@ -18,17 +18,18 @@ fn read_model(path: &Path) -> Result<(Vec<u8>, ModelMeta)> {
     Ok((bytes, meta))
 }
 
-pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
+pub fn run(what: DeployWhat, quiet: bool) -> Result<()> {
     match what {
         DeployWhat::Predict {
             model,
             images,
             engine,
+            threads,
             top_k,
             json,
         } => {
             let (bytes, meta) = read_model(&model)?;
-            let mut engine = load_engine(engine.parse()?, &bytes, None)?;
+            let mut engine = load_engine(engine.parse()?, &bytes, threads)?;
             for path in &images {
                 let data = files::read_file(path, files::IMAGE_LIMIT)?;
                 let top = predict::classify_images(engine.as_mut(), &meta, &[data], top_k)
@@ -53,6 +54,7 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
             model,
             engine,
             batch,
+            threads,
             seconds,
             json,
         } => {
@@ -70,20 +72,20 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
                 e => vec![e.parse()?],
             };
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // Each engine at 1 thread and at every core, unless --threads says otherwise.
+            let threads = if threads.is_empty() {
+                let mut t = vec![1];
+                if cores > 1 {
+                    t.push(cores);
+                }
+                t
+            } else {
+                threads
+            };
             let mut rows = Vec::new();
             for kind in engines {
-                // tract runs single-threaded; ONNX Runtime at 1 thread and at every core.
-                let threads: Vec<Option<usize>> = match kind {
-                    EngineKind::Tract => vec![None],
-                    EngineKind::Ort => {
-                        let mut t = vec![Some(1)];
-                        if cores > 1 {
-                            t.push(Some(cores));
-                        }
-                        t
-                    }
-                };
-                for t in threads {
+                for &t in &threads {
+                    let t = Some(t);
                     for &b in &batch {
                         rows.push(bench::bench(
                             kind,
@@ -142,6 +144,7 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
             port,
             host,
             engine,
+            threads,
             max_body,
             timeout,
             header_timeout,
@@ -155,6 +158,7 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
                 .with_context(|| format!("--host {host} --port {port}"))?;
             let cfg = ServeConfig {
                 engine: engine.parse()?,
+                threads,
                 max_body,
                 timeout: Duration::from_secs_f64(timeout),
                 header_timeout: Duration::from_secs_f64(header_timeout),
@@ -176,11 +180,12 @@ pub fn deploy(what: DeployWhat, quiet: bool) -> Result<()> {
             model,
             data,
             engine,
+            threads,
             batch,
             json,
         } => {
             let (bytes, meta) = read_model(&model)?;
-            let mut engine = load_engine(engine.parse()?, &bytes, None)?;
+            let mut engine = load_engine(engine.parse()?, &bytes, threads)?;
             // Its errors name the file or folder themselves.
             let set = eval::open(&data, &meta)?;
             if set.is_empty() {

@@ -1,0 +1,40 @@
+//! The deploy commands (`predict`, `eval`, `bench`, `serve`) as a library, so that the
+//! workstation binary (`betadarts deploy …`) and the small device binary (`betadarts-deploy …`)
+//! share one set of flags and one implementation. Depends on neither burn nor the search code.
+
+mod args;
+pub mod parse;
+mod run;
+
+pub use args::DeployWhat;
+pub use run::run;
+
+/// Bad input (flags, unusable models, data files, oversized images) exits with 2; other
+/// failures with 1.
+pub fn is_user_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    use betadarts_deploy::Error as D;
+    if let Some(d) = e.downcast_ref::<D>() {
+        return matches!(d, D::Model(_) | D::Input(_) | D::TooLarge(_));
+    }
+    e.downcast_ref::<betadarts_data::Error>()
+        .is_some_and(|d| !matches!(d, betadarts_data::Error::Io { .. }))
+}
+
+/// Logs to stderr: `BETADARTS_LOG` (an env-filter) wins over `--quiet` / `--verbose`.
+pub fn init_logging(verbose: bool, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet {
+        "warn"
+    } else if verbose {
+        "debug"
+    } else {
+        "info"
+    };
+    let filter =
+        EnvFilter::try_from_env("BETADARTS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
