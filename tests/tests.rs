@@ -1,5 +1,6 @@
 //! End-to-end tests of the `betadarts` binary (one integration binary, as ripgrep and uv do).
 
+mod arm;
 mod bench;
 mod common;
 mod darts;

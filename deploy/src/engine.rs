@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use tract_linalg::multithread::{Executor, multithread_tract_scope};
 use tract_onnx::prelude::*;
 
 use crate::{Error, Result};
@@ -52,15 +53,18 @@ pub fn load_engine(
     threads: Option<usize>,
 ) -> Result<Box<dyn Engine>> {
     Ok(match kind {
-        EngineKind::Tract => Box::new(TractEngine::new(onnx)?),
+        EngineKind::Tract => Box::new(TractEngine::new(onnx, threads)?),
         EngineKind::Ort => Box::new(OrtEngine::new(onnx, threads)?),
     })
 }
 
-/// tract: the model is optimised once per batch size (shapes concrete), then cached.
+/// tract: the model is optimised once per batch size (shapes concrete), then cached. Runs on
+/// its own rayon pool of `threads` (matrix products and large element-wise ops split across
+/// it); one thread runs inline.
 pub struct TractEngine {
     model: InferenceModel,
     plans: HashMap<[usize; 4], Arc<TypedRunnableModel>>,
+    executor: Executor,
 }
 
 /// Runs a tract call, turning a panic inside tract (a malformed model can reach one: an
@@ -105,13 +109,21 @@ fn quiet_panics() {
 }
 
 impl TractEngine {
-    pub fn new(onnx: &[u8]) -> Result<Self> {
+    /// `threads`: None for every core.
+    pub fn new(onnx: &[u8], threads: Option<usize>) -> Result<Self> {
         let model = tract("reading the model", || {
             tract_onnx::onnx().model_for_read(&mut &onnx[..])
         })?;
+        let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let executor = if n > 1 {
+            tract("starting its threads", || Ok(Executor::multithread(n)))?
+        } else {
+            Executor::SingleThread
+        };
         Ok(Self {
             model,
             plans: HashMap::new(),
+            executor,
         })
     }
 
@@ -140,7 +152,9 @@ impl Engine for TractEngine {
         check_len(input, shape)?;
         let plan = self.plan(shape)?;
         let x = Tensor::from_shape(&shape, input).map_err(Error::Tract)?;
-        let out = tract("running the model", || plan.run(tvec!(x.into_tvalue())))?;
+        let out = tract("running the model", || {
+            multithread_tract_scope(self.executor.clone(), || plan.run(tvec!(x.into_tvalue())))
+        })?;
         let y = out[0].to_plain_array_view::<f32>().map_err(Error::Tract)?;
         let k = *y.shape().last().unwrap_or(&1);
         Ok((y.iter().copied().collect(), k))
