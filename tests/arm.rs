@@ -17,7 +17,12 @@ fn arm_binary() -> Result<PathBuf, String> {
         .iter()
         .map(|p| target.join(p).join("betadarts-deploy"))
         .find(|p| p.is_file())
-        .ok_or_else(|| format!("no ARM binary under {} (scripts/build-arm.sh builds one)", target.display()))
+        .ok_or_else(|| {
+            format!(
+                "no ARM binary under {} (scripts/build-arm.sh builds one)",
+                target.display()
+            )
+        })
 }
 
 fn predictions(out: &str) -> Vec<(String, Vec<(u64, f64)>)> {
@@ -41,7 +46,11 @@ fn the_arm_binary_predicts_what_the_x86_build_predicts() {
         Ok(p) => p,
         Err(why) => return eprintln!("SKIPPED arm: {why}"),
     };
-    if Command::new("qemu-aarch64").arg("--version").output().is_err() {
+    if Command::new("qemu-aarch64")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         return eprintln!("SKIPPED arm: qemu-aarch64 is not installed (apt-get install qemu-user)");
     }
     let dir = tempfile::tempdir().unwrap();
@@ -55,7 +64,11 @@ fn the_arm_binary_predicts_what_the_x86_build_predicts() {
         .map(|p| p.to_str().unwrap().to_string())
         .collect();
     images.sort();
-    assert!(images.len() >= 20, "the lossless samples are in {}", samples.display());
+    assert!(
+        images.len() >= 20,
+        "the lossless samples are in {}",
+        samples.display()
+    );
     let k = "10";
     let mut args = vec!["deploy", "predict", onnx, "--json", "--top-k", k];
     args.extend(images.iter().map(String::as_str));
@@ -66,17 +79,28 @@ fn the_arm_binary_predicts_what_the_x86_build_predicts() {
         .args(&args[1..])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let arm = predictions(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(arm.len(), x86.len());
     let mut worst = 0.0f64;
     for ((file, a), (_, x)) in arm.iter().zip(&x86) {
-        assert_eq!(a[0].0, x[0].0, "{file}: top-1 differs (ARM {:?}, x86 {:?})", a[0], x[0]);
+        assert_eq!(
+            a[0].0, x[0].0,
+            "{file}: top-1 differs (ARM {:?}, x86 {:?})",
+            a[0], x[0]
+        );
         for (i, p) in a {
             let q = x.iter().find(|(j, _)| j == i).map(|(_, q)| *q).unwrap();
             worst = worst.max((p - q).abs());
         }
     }
-    eprintln!("arm: {} images, top-1 identical, max |Δprob| {worst:.2e}", arm.len());
+    eprintln!(
+        "arm: {} images, top-1 identical, max |Δprob| {worst:.2e}",
+        arm.len()
+    );
     assert!(worst <= 1e-5, "max |Δprob| {worst:e}");
 }

@@ -243,3 +243,40 @@ fn an_io_error_prints_its_cause_once() {
     let e = fails(&args(&tiny(out.to_str().unwrap(), &[])), 1);
     assert_eq!(e.matches("Not a directory").count(), 1, "{e}");
 }
+
+/// `--out` naming a folder of someone's files is refused, and nothing is written there.
+#[test]
+fn a_run_does_not_start_in_a_folder_of_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("notes");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("summary.json"), "my summary").unwrap();
+    let out = mine.to_str().unwrap();
+    for args in [
+        vec!["search", "--space", "nb201", "--epochs", "1", "--out", out],
+        vec![
+            "train",
+            "--arch",
+            "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+            "--epochs",
+            "1",
+            "--out",
+            out,
+        ],
+    ] {
+        let e = crate::common::fails(&args, 2);
+        assert!(
+            e.contains("is not empty") && e.contains("summary.json"),
+            "{e}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&mine)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["summary.json"], "nothing added");
+    assert_eq!(
+        std::fs::read_to_string(mine.join("summary.json")).unwrap(),
+        "my summary"
+    );
+}

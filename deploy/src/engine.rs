@@ -114,7 +114,8 @@ impl TractEngine {
         let model = tract("reading the model", || {
             tract_onnx::onnx().model_for_read(&mut &onnx[..])
         })?;
-        let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let n =
+            threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let executor = if n > 1 {
             tract("starting its threads", || Ok(Executor::multithread(n)))?
         } else {

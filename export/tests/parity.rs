@@ -209,7 +209,7 @@ fn every_op_alone_matches_burn_at_both_strides() {
                         .try_to_vec::<f32>()
                         .unwrap();
                     let bytes = single_op_model(&m, c, size, fold);
-                    let mut tract = betadarts_deploy::TractEngine::new(&bytes).unwrap();
+                    let mut tract = betadarts_deploy::TractEngine::new(&bytes, None).unwrap();
                     let (got, _) =
                         betadarts_deploy::Engine::run(&mut tract, &x, [2, c, size, size]).unwrap();
                     assert_eq!(got.len(), want.len(), "{} s{stride} {size}px", op.name());
@@ -260,7 +260,7 @@ fn every_nb201_op_alone_matches_burn() {
                 out
             };
             let bytes = model_of(e, &out, [2, c, 7, 7]);
-            let mut tract = betadarts_deploy::TractEngine::new(&bytes).unwrap();
+            let mut tract = betadarts_deploy::TractEngine::new(&bytes, None).unwrap();
             let (got, _) = betadarts_deploy::Engine::run(&mut tract, &x, [2, c, 7, 7]).unwrap();
             let diff = got
                 .iter()

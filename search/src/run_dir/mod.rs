@@ -41,6 +41,26 @@ impl RunDir {
             )));
         }
         let made = !path.exists();
+        // A run writes config.json, history.jsonl, checkpoints and pictures: in a folder of
+        // other files it would replace any of the same name. Only an empty folder (or one a
+        // killed start left its lock in) becomes a new run.
+        if !made && !path.join(CONFIG_FILE).exists() {
+            let others: Vec<String> = std::fs::read_dir(path)
+                .map_err(|e| Error::io(path, e))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != LOCK_FILE && !atomic::is_temporary(n))
+                .take(3)
+                .collect();
+            if !others.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "{} is not empty ({}…) and holds no run: a run's files would replace files \
+                     there; choose a new or empty --out",
+                    path.display(),
+                    others.join(", ")
+                )));
+            }
+        }
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
         // Lock before looking, so that two processes starting at once cannot both see an
         // empty folder.
