@@ -65,8 +65,19 @@ fn keep(name: &str, case: usize, input: &[u8]) -> PathBuf {
     path
 }
 
-/// Exits the process when one case runs past `limit`: a hang must fail the suite, not stall it.
-fn watchdog(name: &'static str, started: Arc<AtomicU64>, t0: Instant, limit: Duration) {
+/// The case being run, shared with the watchdog (kept in memory: a file per case was the
+/// driver's main cost on the fast targets).
+type Current = Arc<std::sync::Mutex<(usize, Vec<u8>)>>;
+
+/// Exits the process when one case runs past `limit`, writing that case's input first: a hang
+/// must fail the suite, not stall it.
+fn watchdog(
+    name: &'static str,
+    started: Arc<AtomicU64>,
+    current: Current,
+    t0: Instant,
+    limit: Duration,
+) {
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_millis(200));
@@ -75,8 +86,10 @@ fn watchdog(name: &'static str, started: Arc<AtomicU64>, t0: Instant, limit: Dur
                 return;
             }
             if t0.elapsed().as_millis() as u64 > s + limit.as_millis() as u64 {
+                let (case, input) = current.lock().map(|c| c.clone()).unwrap_or_default();
                 eprintln!(
-                    "fuzz {name}: a case ran past {limit:?} (a hang); see fuzz-{name}-* in the target tmpdir"
+                    "fuzz {name}: case {case} ran past {limit:?} (a hang); input kept in {}",
+                    keep(name, case, &input).display()
                 );
                 std::process::exit(101);
             }
@@ -117,7 +130,14 @@ pub(crate) fn run(name: &'static str, read: &Read<'_>, budget: Duration) -> Outc
     );
     let t0 = Instant::now();
     let started = Arc::new(AtomicU64::new(0));
-    watchdog(name, started.clone(), t0, Duration::from_secs(20));
+    let current: Current = Default::default();
+    watchdog(
+        name,
+        started.clone(),
+        current.clone(),
+        t0,
+        Duration::from_secs(20),
+    );
     let (mut cases, mut accepted) = (0, 0);
     while t0.elapsed() < budget {
         let a = &seeds[rng.below(seeds.len())].1;
@@ -127,9 +147,11 @@ pub(crate) fn run(name: &'static str, read: &Read<'_>, budget: Duration) -> Outc
         } else {
             mutate(a, &mut rng)
         };
+        if let Ok(mut c) = current.lock() {
+            c.0 = cases;
+            c.1.clone_from(&input);
+        }
         started.store(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
-        // Kept before it runs, so a hang leaves it behind too.
-        keep(name, cases, &input);
         match std::panic::catch_unwind(|| read(&input)) {
             Ok(ok) => accepted += ok as usize,
             Err(_) => panic!(
@@ -137,15 +159,10 @@ pub(crate) fn run(name: &'static str, read: &Read<'_>, budget: Duration) -> Outc
                 keep(name, cases, &input).display()
             ),
         }
-        let _ = std::fs::remove_file(keep_path(name, cases));
         cases += 1;
     }
     started.store(u64::MAX, Ordering::Relaxed);
     Outcome { cases, accepted }
-}
-
-fn keep_path(name: &str, case: usize) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-{name}-{case}"))
 }
 
 pub(crate) fn budget() -> Duration {

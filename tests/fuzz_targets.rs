@@ -151,7 +151,8 @@ pub(crate) fn targets(c: &Ctx) -> Vec<(&'static str, Read<'_>)> {
                 let Ok(meta) = ModelMeta::from_onnx(b) else {
                     return false;
                 };
-                let Ok(mut engine) = load_engine(EngineKind::Tract, b, None) else {
+                // One thread: a pool per case would spawn threads in the loop.
+                let Ok(mut engine) = load_engine(EngineKind::Tract, b, Some(1)) else {
                     return false;
                 };
                 let shape = [1, meta.input_channels, meta.input_size, meta.input_size];

@@ -128,10 +128,7 @@ fn check_output(path: &Path, force: bool) -> Result<()> {
     }
     // The first 4 KB say it: the producer is field 2 of the ModelProto, written before the
     // graph; a multi-gigabyte file is not read whole to refuse it.
-    let mut head = Vec::new();
-    let ours = std::fs::File::open(path)
-        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
-        .is_ok_and(|_| producer(&head) == Some(&b"betadarts"[..]));
+    let ours = super::head_of(path).is_some_and(|h| producer(&h) == Some(&b"betadarts"[..]));
     if !ours {
         return refuse(format!(
             "-o {}: the file exists and is not an ONNX model written by betadarts; refusing to \

@@ -32,11 +32,9 @@ fn check_output(path: &Path, force: bool) -> Result<()> {
     if force || !path.exists() {
         return Ok(());
     }
-    let mut head = Vec::new();
-    let ours = std::fs::File::open(path)
-        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head))
-        .is_ok_and(|_| String::from_utf8_lossy(&head).contains(viz::DRAWN_BY));
-    if !ours || !path.is_file() {
+    let ours =
+        super::head_of(path).is_some_and(|h| String::from_utf8_lossy(&h).contains(viz::DRAWN_BY));
+    if !ours {
         return Err(betadarts_search::Error::Invalid(format!(
             "{}: the file exists and was not drawn by betadarts; refusing to replace it \
              (choose another -o, or pass --force)",

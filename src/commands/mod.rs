@@ -12,6 +12,20 @@ pub use search::config_from_args as search_config;
 
 use anyhow::Result;
 
+/// The first 4 KB of `path` when it is a regular file (never opened otherwise: a FIFO would
+/// block): enough for the writers' "is this file ours to replace?" checks.
+pub(crate) fn head_of(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    if !path.is_file() {
+        return None;
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .ok()?;
+    Some(head)
+}
+
 use crate::cli::{Cli, Command, GenotypeWhat};
 
 pub fn run(cli: Cli) -> Result<()> {
