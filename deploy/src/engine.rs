@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use rayon::prelude::*;
 use tract_linalg::multithread::{Executor, multithread_tract_scope};
 use tract_onnx::prelude::*;
 
@@ -58,9 +59,9 @@ pub fn load_engine(
     })
 }
 
-/// tract: the model is optimised once per batch size (shapes concrete), then cached. Runs on
-/// its own rayon pool of `threads` (matrix products and large element-wise ops split across
-/// it); one thread runs inline.
+/// tract: the model is optimised for one image of each input shape (shapes concrete, small
+/// depthwise convs channel-last: [`crate::tract_layout`]), then cached. Runs on its own rayon
+/// pool of `threads`; one thread runs inline.
 pub struct TractEngine {
     model: InferenceModel,
     plans: HashMap<[usize; 4], Arc<TypedRunnableModel>>,
@@ -136,7 +137,12 @@ impl TractEngine {
             self.model
                 .clone()
                 .with_input_fact(0, f32::fact(shape).into())
-                .and_then(|m| m.into_optimized())
+                .and_then(|m| m.into_typed())
+                .and_then(|m| m.into_decluttered())
+                .and_then(|mut m| {
+                    crate::tract_layout::channel_last_small_depthwise(&mut m)?;
+                    m.into_optimized()
+                })
                 .and_then(|m| m.into_runnable())
         })?;
         self.plans.insert(shape, plan.clone());
@@ -149,16 +155,40 @@ impl Engine for TractEngine {
         "tract"
     }
 
+    /// A batch runs image by image on the batch-1 plan: tract's plans for N > 1 move axes and
+    /// walk depthwise convs per (image, channel) plane, and ran 1.4–1.8× slower per image than
+    /// N single-image runs (DARTS_V2, batch 8 and 32, `examples/tract_profile.rs`). With several
+    /// threads, one image runs with its matrix products split across the pool; a batch runs its
+    /// images in parallel, each on one thread.
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<(Vec<f32>, usize)> {
         check_len(input, shape)?;
-        let plan = self.plan(shape)?;
-        let x = Tensor::from_shape(&shape, input).map_err(Error::Tract)?;
-        let out = tract("running the model", || {
-            multithread_tract_scope(self.executor.clone(), || plan.run(tvec!(x.into_tvalue())))
+        let [n, c, h, w] = shape;
+        let plan = self.plan([1, c, h, w])?;
+        // One image's output and its last dimension (the classes, for logits).
+        let one = |x: &[f32]| -> TractResult<(Vec<f32>, usize)> {
+            let x = Tensor::from_shape(&[1, c, h, w], x)?;
+            let out = plan.run(tvec!(x.into_tvalue()))?;
+            let y = out[0].to_plain_array_view::<f32>()?;
+            Ok((y.iter().copied().collect(), *y.shape().last().unwrap_or(&1)))
+        };
+        let per = c * h * w;
+        let outs: Vec<(Vec<f32>, usize)> = tract("running the model", || match &self.executor {
+            Executor::MultiThread(pool) if n > 1 => pool.install(|| {
+                input
+                    .par_chunks(per)
+                    .map(|x| {
+                        QUIET.set(true);
+                        one(x)
+                    })
+                    .collect()
+            }),
+            executor if n == 1 => {
+                multithread_tract_scope(executor.clone(), || one(input)).map(|y| vec![y])
+            }
+            _ => input.chunks(per).map(one).collect(),
         })?;
-        let y = out[0].to_plain_array_view::<f32>().map_err(Error::Tract)?;
-        let k = *y.shape().last().unwrap_or(&1);
-        Ok((y.iter().copied().collect(), k))
+        let k = outs.first().map_or(1, |o| o.1);
+        Ok((outs.into_iter().flat_map(|o| o.0).collect(), k))
     }
 }
 

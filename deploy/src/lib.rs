@@ -12,6 +12,7 @@ pub mod meta;
 pub mod predict;
 pub mod preprocess;
 pub mod serve;
+pub mod tract_layout;
 
 pub use engine::{
     Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine, ort_available,

@@ -45,6 +45,25 @@ fn bn_params(bn: &BatchNorm2d) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, f32) 
 pub struct Emitter {
     pub g: GraphBuilder,
     pub fold: bool,
+    /// Spatial side of the tensors the next op reads, when known (the network's input side,
+    /// then tracked through stems and cells). With an even side FactorizedReduce takes its
+    /// odd rows and columns with one strided slice; unknown or odd, it slices and pads.
+    pub side: Option<usize>,
+}
+
+/// Output side of `conv` on a square input of side `s`.
+fn conv_side(conv: &Conv2d, s: usize) -> usize {
+    let [_, _, k, _] = conv.weight.dims();
+    let p = match conv.padding {
+        PaddingConfig2d::Explicit(t, _, b, _) => t + b,
+        _ => 0,
+    };
+    (s + p - conv.dilation[0] * (k - 1) - 1) / conv.stride[0] + 1
+}
+
+fn stem_side(stem: &Stem, s: usize) -> usize {
+    let s = conv_side(&stem.conv_a, s);
+    stem.conv_b.as_ref().map_or(s, |c| conv_side(c, s))
 }
 
 impl Emitter {
@@ -52,7 +71,14 @@ impl Emitter {
         Self {
             g: GraphBuilder::default(),
             fold,
+            side: None,
         }
+    }
+
+    /// Inputs of side `side` (see [`Emitter::side`]).
+    pub fn with_side(mut self, side: usize) -> Self {
+        self.side = Some(side);
+        self
     }
 
     pub fn relu(&mut self, x: &str) -> String {
@@ -85,6 +111,18 @@ impl Emitter {
         conv: &Conv2d,
         bn: Option<&BatchNorm2d>,
         bn_offset: usize,
+    ) -> String {
+        self.conv_strided(x, conv, bn, bn_offset, conv.stride)
+    }
+
+    /// [`Emitter::conv`] with another stride.
+    fn conv_strided(
+        &mut self,
+        x: &str,
+        conv: &Conv2d,
+        bn: Option<&BatchNorm2d>,
+        bn_offset: usize,
+        stride: [usize; 2],
     ) -> String {
         let [co, ci, kh, kw] = conv.weight.dims();
         let mut w = host(conv.weight.val());
@@ -119,7 +157,7 @@ impl Emitter {
         }
         let attrs = vec![
             ints("kernel_shape", &[kh as i64, kw as i64]),
-            ints("strides", &conv.stride.map(|s| s as i64)),
+            ints("strides", &stride.map(|s| s as i64)),
             ints("dilations", &conv.dilation.map(|d| d as i64)),
             ints("pads", &pad),
             int("group", conv.groups as i64),
@@ -153,14 +191,30 @@ impl Emitter {
         let half = m.bn.channels / 2;
         let fold = self.fold;
         let a = self.conv(&r, &m.conv_1, fold.then_some(&m.bn), 0);
-        // x[:, :, 1:, 1:], then one zero row and column at the end (see the burn op).
         let starts = self.g.init_i64("starts", vec![1, 1]);
         let ends = self.g.init_i64("ends", vec![i64::MAX, i64::MAX]);
         let axes = self.g.init_i64("axes", vec![2, 3]);
-        let sliced = self.g.node("Slice", vec![r, starts, ends, axes], vec![]);
-        let pads = self.g.init_i64("pads", vec![0, 0, 0, 0, 0, 0, 1, 1]);
-        let shifted = self.g.node("Pad", vec![sliced, pads], vec![]);
-        let b = self.conv(&shifted, &m.conv_2, fold.then_some(&m.bn), half);
+        let pointwise = m.conv_2.weight.dims()[2] == 1
+            && matches!(
+                m.conv_2.padding,
+                PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+            );
+        let b = if self.side.is_some_and(|s| s % 2 == 0) && pointwise {
+            // The stride-2 1×1 conv of x[:, :, 1:, 1:] reads rows and columns 1, 3, 5…: take
+            // them with one strided slice, then a stride-1 conv. (tract ran the slice, a pad of
+            // the whole map and a downsample.)
+            let steps = self.g.init_i64("steps", vec![2, 2]);
+            let odd = self
+                .g
+                .node("Slice", vec![r, starts, ends, axes, steps], vec![]);
+            self.conv_strided(&odd, &m.conv_2, fold.then_some(&m.bn), half, [1, 1])
+        } else {
+            // x[:, :, 1:, 1:], then one zero row and column at the end (see the burn op).
+            let sliced = self.g.node("Slice", vec![r, starts, ends, axes], vec![]);
+            let pads = self.g.init_i64("pads", vec![0, 0, 0, 0, 0, 0, 1, 1]);
+            let shifted = self.g.node("Pad", vec![sliced, pads], vec![]);
+            self.conv(&shifted, &m.conv_2, fold.then_some(&m.bn), half)
+        };
         let cat = self.g.node("Concat", vec![a, b], vec![int("axis", 1)]);
         if fold { cat } else { self.bn(&cat, &m.bn) }
     }
@@ -221,11 +275,19 @@ impl Emitter {
         self.g.node("Mul", vec![x.into(), zero], vec![])
     }
 
-    pub fn eval_cell(&mut self, s0: &str, s1: &str, cell: &EvalCell) -> String {
-        let mut states = vec![
-            self.preprocess(s0, &cell.preprocess0),
-            self.relu_conv_bn(s1, &cell.preprocess1),
-        ];
+    /// `sides`: the spatial sides of `s0` and `s1`, when known.
+    pub fn eval_cell(
+        &mut self,
+        s0: &str,
+        s1: &str,
+        cell: &EvalCell,
+        sides: [Option<usize>; 2],
+    ) -> String {
+        self.side = sides[0];
+        let p0 = self.preprocess(s0, &cell.preprocess0);
+        // After preprocessing both inputs have s1's side, and so has every node of the cell.
+        self.side = sides[1];
+        let mut states = vec![p0, self.relu_conv_bn(s1, &cell.preprocess1)];
         for (ops, inputs) in cell.ops.chunks(2).zip(cell.inputs.chunks(2)) {
             let mut node: Option<String> = None;
             for (op, &i) in ops.iter().zip(inputs) {
@@ -281,22 +343,32 @@ impl Emitter {
     }
 
     pub fn eval_network(&mut self, x: &str, net: &EvalNetwork) -> String {
-        let (mut s0, mut s1) = match net.stems.as_slice() {
+        let input = self.side;
+        let (mut s0, mut s1, mut z0, mut z1) = match net.stems.as_slice() {
             [one] => {
                 let s = self.stem(x, one);
-                (s.clone(), s)
+                let z = input.map(|z| stem_side(one, z));
+                (s.clone(), s, z, z)
             }
             [a, b] => {
                 let s0 = self.stem(x, a);
                 let s1 = self.stem(&s0, b);
-                (s0, s1)
+                let z0 = input.map(|z| stem_side(a, z));
+                (s0, s1, z0, z0.map(|z| stem_side(b, z)))
             }
             _ => unreachable!("one or two stems"),
         };
         for cell in &net.cells {
-            let out = self.eval_cell(&s0, &s1, cell);
-            (s0, s1) = (s1, out);
+            let out = self.eval_cell(&s0, &s1, cell, [z0, z1]);
+            // Every stride-2 op of a reduction cell gives ⌈side / 2⌉.
+            let z = if cell.reduction {
+                z1.map(|z| z.div_ceil(2))
+            } else {
+                z1
+            };
+            (s0, s1, z0, z1) = (s1, out, z1, z);
         }
+        self.side = input;
         self.head(&s1, &net.classifier)
     }
 

@@ -46,7 +46,7 @@ fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
 
 /// The eval-mode network (its auxiliary head is never emitted) as an ONNX model.
 pub fn export_network(net: &TrainNet, meta: &ModelMeta, opts: ExportOptions) -> ModelProto {
-    let mut e = Emitter::new(opts.fold);
+    let mut e = Emitter::new(opts.fold).with_side(meta.input_size);
     let out = e.network("image", net);
     // Name the final output `logits` (rename rather than add an Identity node).
     if let Some(last) =

@@ -152,8 +152,13 @@ fn batch_sizes_one_and_seven_give_the_same_per_image_outputs() {
     let m = meta("cifar", 3, 16, 10);
     let bytes = export_network(&net, &m, ExportOptions { fold: true }).encode_to_vec();
     let x7 = random_input([7, 3, 16, 16], 9);
-    for kind in [EngineKind::Tract, EngineKind::Ort] {
-        let Ok(mut engine) = load_engine(kind, &bytes, None) else {
+    // tract runs a batch image by image: in turn on one thread, in parallel on several.
+    for (kind, threads) in [
+        (EngineKind::Tract, Some(1)),
+        (EngineKind::Tract, Some(3)),
+        (EngineKind::Ort, None),
+    ] {
+        let Ok(mut engine) = load_engine(kind, &bytes, threads) else {
             continue;
         };
         let (all, k) = engine.run(&x7, [7, 3, 16, 16]).unwrap();
@@ -171,7 +176,8 @@ fn batch_sizes_one_and_seven_give_the_same_per_image_outputs() {
 
 /// A one-op model: input `x` `[2, C, H, W]`, the op's output.
 fn single_op_model(op: &DartsOp, c: usize, size: usize, fold: bool) -> Vec<u8> {
-    let mut e = Emitter::new(fold);
+    // The side known: FactorizedReduce's strided-slice form at 8 px, slice + pad at 7.
+    let mut e = Emitter::new(fold).with_side(size);
     let out = e.darts_op("x", op).unwrap();
     let out = if out == "x" {
         e.g.node("Identity", vec!["x".into()], vec![])
