@@ -375,6 +375,45 @@ fn write_seed_corpus() {
             &chunked,
         ),
     );
+    // The Open Inference Protocol: JSON tensors, and the binary extension (a JSON header of
+    // Inference-Header-Content-Length bytes, then the raw tensor).
+    let shape = [1, meta.input_channels, meta.input_size, meta.input_size];
+    let v2 = |head: &str, body: &[u8], extra: &str| {
+        request(
+            &format!(
+                "POST /v2/models/model/infer HTTP/1.1\nHost: x\nContent-Type: application/json\n{extra}Content-Length: {}\n\n{head}",
+                head.len() + body.len()
+            ),
+            body,
+        )
+    };
+    let json_infer = serde_json::json!({"id": "1", "inputs": [{"name": "image", "shape": shape, "datatype": "FP32", "data": vec![0.5f32; per]}]});
+    put(
+        "http",
+        "v2-infer-json.http",
+        &v2(&json_infer.to_string(), b"", ""),
+    );
+    let head = serde_json::json!({
+        "inputs": [{"name": "image", "shape": shape, "datatype": "FP32", "parameters": {"binary_data_size": per * 4}}],
+        "outputs": [{"name": "logits", "parameters": {"binary_data": true}}],
+    })
+    .to_string();
+    let raw: Vec<u8> = vec![0.25f32; per]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let extra = format!("Inference-Header-Content-Length: {}\n", head.len());
+    put("http", "v2-infer-binary.http", &v2(&head, &raw, &extra));
+    put(
+        "http",
+        "v2-model.http",
+        &request("GET /v2/models/model HTTP/1.1\nHost: x\n\n", b""),
+    );
+    put(
+        "http",
+        "metrics.http",
+        &request("GET /metrics HTTP/1.1\nHost: x\n\n", b""),
+    );
     put(
         "http",
         "healthz.http",

@@ -86,6 +86,10 @@ pub enum DeployWhat {
         /// of 1024 open files.
         #[arg(long, default_value_t = 512, value_parser = within::<1, 65536>)]
         max_connections: usize,
+        /// The model's name in the Open Inference Protocol (KServe v2) paths,
+        /// `/v2/models/NAME/infer` [default: the model file's name without .onnx].
+        #[arg(long)]
+        model_name: Option<String>,
     },
     /// Top-1 / top-5 accuracy on a CIFAR test file, IDX test files, an ImageNet-style folder
     /// (one sub-folder per class), or a folder with labels.csv (file,label columns).

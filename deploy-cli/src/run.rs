@@ -151,8 +151,22 @@ pub fn run(what: DeployWhat, quiet: bool) -> Result<()> {
             queue,
             max_batch,
             max_connections,
+            model_name,
         } => {
             let (bytes, meta) = read_model(&model)?;
+            let model_name = model_name
+                .or_else(|| model.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "model".into());
+            // It goes in URL paths, where a tritonclient puts it as it is.
+            if model_name.is_empty()
+                || !model_name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                bail!(
+                    "--model-name {model_name:?}: use letters, digits, '-', '_' or '.' (it is part of the /v2 paths)"
+                );
+            }
             let addr: SocketAddr = format!("{host}:{port}")
                 .parse()
                 .with_context(|| format!("--host {host} --port {port}"))?;
@@ -165,12 +179,13 @@ pub fn run(what: DeployWhat, quiet: bool) -> Result<()> {
                 queue,
                 max_batch,
                 max_connections,
+                model_name,
                 ..ServeConfig::default()
             };
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let server = start(bytes, meta, cfg.clone(), addr, shutdown_signal()).await?;
-                eprintln!("serving {} with {} on http://{} (POST /v1/predict, GET /v1/model, GET /healthz)", model.display(), cfg.engine, server.addr);
+                eprintln!("serving {} with {} on http://{} (POST /v1/predict, GET /v1/model, GET /healthz, GET /metrics; KServe v2: POST /v2/models/{}/infer)", model.display(), cfg.engine, server.addr, cfg.model_name);
                 server.done.await??;
                 eprintln!("shut down");
                 anyhow::Ok(())

@@ -8,11 +8,15 @@ pub mod connections;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod kserve;
 pub mod meta;
+pub mod metrics;
 pub mod predict;
 pub mod preprocess;
 pub mod serve;
 pub mod tract_layout;
+mod v1;
+pub mod worker;
 
 pub use engine::{
     Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine, ort_available,

@@ -22,8 +22,18 @@ pub fn classify(
 ) -> Result<Vec<Vec<TopClass>>> {
     let s = meta.input_size;
     let (logits, classes) = engine.run(inputs, [n, meta.input_channels, s, s])?;
-    Ok(logits
-        .chunks(classes)
+    Ok(top_classes(meta, &logits, classes, k))
+}
+
+/// The top `k` classes of each row of `logits` (`classes` per row), by softmax probability.
+pub fn top_classes(
+    meta: &ModelMeta,
+    logits: &[f32],
+    classes: usize,
+    k: usize,
+) -> Vec<Vec<TopClass>> {
+    logits
+        .chunks(classes.max(1))
         .map(|row| {
             top_k(&softmax(row), k)
                 .into_iter()
@@ -38,7 +48,7 @@ pub fn classify(
                 })
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// Decodes, preprocesses and classifies image files' bytes.
