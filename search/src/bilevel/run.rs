@@ -24,6 +24,7 @@ use crate::decay_strength::DecayStrength;
 use crate::guard;
 use crate::nb201::table::{COLUMNS, Table};
 use crate::rng::Rng;
+use crate::run_dir::tensorboard::{self, EventWriter};
 use crate::run_dir::{Checkpoint, RunDir, load_checkpoint, save_checkpoint, write_atomic};
 use crate::schedule::cosine_lr;
 use crate::space::{Derived, SupernetShape};
@@ -317,6 +318,7 @@ fn drive(
         .map_or(full_steps, |k| k.min(full_steps));
     let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
     let k = cfg.space().op_names().len();
+    let mut tb = EventWriter::new(run_dir);
     let end = stop_after.map_or(cfg.epochs, |m| (start + m).min(cfg.epochs));
     let table = cfg.nb201_table.as_deref().map(Table::load).transpose()?;
 
@@ -408,6 +410,7 @@ fn drive(
             seconds: t0.elapsed().as_secs_f64(),
         };
         append_record(&run_dir.join(HISTORY_FILE), &record)?;
+        dashboard(&mut tb, &cfg, &record);
         save(&s, &run_dir.join(CHECKPOINT_FILE), epoch + 1, rng)?;
         history.push(record);
         write_pictures(run_dir, &cfg, &history, &derived)?;
@@ -555,4 +558,27 @@ fn write_pictures(
         write_atomic(&run_dir.join("nb201.svg"), svg.as_bytes())?;
     }
     Ok(())
+}
+
+/// The epoch's record as TensorBoard events: every number of the record, β per edge and op
+/// (named), and the derived cell as text. A failure is a warning: dashboards never stop a run.
+fn dashboard(tb: &mut EventWriter, cfg: &SearchConfig, record: &EpochRecord) {
+    let space = cfg.space();
+    let (tensors, ops) = (space.alpha_names(), space.op_names());
+    let mut scalars = match serde_json::to_value(record) {
+        Ok(v) => tensorboard::scalars_of(&v, &["epoch", "alpha", "beta", "seconds"]),
+        Err(_) => vec![],
+    };
+    for (t, beta) in record.beta.iter().enumerate() {
+        let name = tensors.get(t).copied().unwrap_or("beta");
+        for (e, row) in beta.iter().enumerate() {
+            for (o, &b) in row.iter().enumerate() {
+                let op = ops.get(o).copied().unwrap_or("op");
+                scalars.push((format!("beta/{name}/edge{e:02}/{op}"), f64::from(b)));
+            }
+        }
+    }
+    if let Err(e) = tb.write(record.epoch as u64, &scalars, &[("cell", &record.arch)]) {
+        tracing::warn!(error = %e, "could not write the TensorBoard events");
+    }
 }

@@ -23,6 +23,7 @@ use crate::guard::{self, At};
 use crate::loss::{cross_entropy, cross_entropy_smooth};
 use crate::nn::clip_grad_norm;
 use crate::rng::Rng;
+use crate::run_dir::tensorboard::{self, EventWriter};
 use crate::run_dir::{
     Checkpoint, RunDir, append_json_line, load_checkpoint, read_checkpoint, read_json_lines,
     save_checkpoint, truncate_json_lines, write_atomic, write_checkpoint,
@@ -375,6 +376,7 @@ fn drive(
     let augment = cfg.augment.then(|| Augment::standard(data.image_size()));
     let end = stop_after.map_or(cfg.epochs, |m| (state.epoch + m).min(cfg.epochs));
     let with_aux = cfg.auxiliary && cfg.aux_weight > 0.0;
+    let mut tb = EventWriter::new(run_dir);
     for epoch in state.epoch..end {
         let t0 = Instant::now();
         // Drop-path masks come from the device generator: reseed it per epoch so that a resumed
@@ -509,6 +511,13 @@ fn drive(
         let cause = "weights that diverged without a NaN loss in training (check --lr)";
         guard::finite("the test loss", test_loss, end, cause)?;
         append_json_line(&run_dir.join(HISTORY_FILE), &record)?;
+        let scalars = serde_json::to_value(&record)
+            .map(|v| tensorboard::scalars_of(&v, &["epoch", "seconds"]))
+            .unwrap_or_default();
+        // Dashboards never stop a run.
+        if let Err(e) = tb.write(epoch as u64, &scalars, &[]) {
+            tracing::warn!(error = %e, "could not write the TensorBoard events");
+        }
         state.epoch = epoch + 1;
         let improved = test_acc > state.best_acc || epoch == 0;
         if improved {

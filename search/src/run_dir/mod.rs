@@ -7,6 +7,7 @@ mod atomic;
 mod checkpoint;
 mod jsonl;
 mod lock;
+pub mod tensorboard;
 
 use std::path::{Path, PathBuf};
 
