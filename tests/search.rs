@@ -85,6 +85,34 @@ fn tiny_search_writes_a_valid_arch_and_history() {
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["regularizer"], "beta");
     assert_eq!(cfg["channels"], 4);
+    // Self-describing: the tool, the schema, and α/β's layout in history.jsonl by name.
+    let about = &cfg["about"];
+    assert_eq!(
+        (&about["tool"], &about["schema_version"], &about["kind"]),
+        (&"betadarts".into(), &1.into(), &"search".into())
+    );
+    assert_eq!(about["alpha"][0]["ops"], serde_json::json!(NB201_OPS));
+    assert_eq!(about["alpha"][0]["edges"].as_array().unwrap().len(), 6);
+    assert_eq!(about["alpha"][0]["edges"][5], "3<-2");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let files: Vec<&str> = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for f in [
+        "arch.txt",
+        "checkpoint.bin",
+        "config.json",
+        "history.jsonl",
+        "summary.json",
+        "tb/",
+    ] {
+        assert!(files.contains(&f), "{f} in {files:?}");
+    }
+    assert!(!files.contains(&".lock"));
     assert!(run.join("checkpoint.bin").exists());
     // Pictures: the cell, β per edge (6 panels × 5 ops), the skip share.
     let beta = std::fs::read_to_string(run.join("beta.svg")).unwrap();

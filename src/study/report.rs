@@ -44,7 +44,7 @@ fn load_run<'a>(
     };
     let config = betadarts_data::files::read_text(&dir.join(CONFIG_FILE))
         .ok()
-        .and_then(|t| serde_json::from_str::<SearchConfig>(&t).ok());
+        .and_then(|t| betadarts_search::run_dir::parse_config::<SearchConfig>(&t).ok());
     let summary: Option<serde_json::Value> =
         betadarts_data::files::read_text(&dir.join(SUMMARY_FILE))
             .ok()

@@ -120,7 +120,7 @@ pub fn run_search(
     let dir = RunDir::create(run_dir)?;
     let mut run = || {
         let data = load_data(&config)?;
-        dir.write_config(&config)?;
+        dir.write_config(&config, layout(&config))?;
         let searcher = Searcher::new(config.clone(), shape_of(&config, &data), device);
         let rng = Rng::new(config.seed);
         drive(
@@ -435,7 +435,14 @@ fn drive(
             Some(g) => g.save(&run_dir.join(GENOTYPE_FILE))?,
             None => write_atomic(&run_dir.join(ARCH_FILE), format!("{arch}\n").as_bytes())?,
         }
+        let mut files = crate::run_dir::run_files(run_dir)?;
+        if !files.iter().any(|f| f == SUMMARY_FILE) {
+            files.push(SUMMARY_FILE.into());
+            files.sort();
+        }
         let summary = serde_json::json!({
+            "about": crate::run_dir::about(serde_json::json!({"kind": "search summary"})),
+            "files": files,
             "final_arch": arch,
             "epochs": epochs_done,
             "search_seconds": history.iter().map(|r| r.seconds).sum::<f64>(),
@@ -581,4 +588,18 @@ fn dashboard(tb: &mut EventWriter, cfg: &SearchConfig, record: &EpochRecord) {
     if let Err(e) = tb.write(record.epoch as u64, &scalars, &[("cell", &record.arch)]) {
         tracing::warn!(error = %e, "could not write the TensorBoard events");
     }
+}
+
+/// What `config.json` says about a search beyond its settings: the layout of α and β in
+/// `history.jsonl` (`alpha[t][edge][op]`), by name.
+fn layout(cfg: &SearchConfig) -> serde_json::Value {
+    let space = cfg.space();
+    let (ops, edges) = (space.op_names(), space.edge_labels());
+    let tensors: Vec<serde_json::Value> = space
+        .alpha_names()
+        .iter()
+        .enumerate()
+        .map(|(t, name)| serde_json::json!({"tensor": name, "edges": edges.get(t), "ops": ops}))
+        .collect();
+    serde_json::json!({"kind": "search", "alpha": tensors})
 }

@@ -201,7 +201,7 @@ pub fn train(
     let run = || {
         let data = load_data(&cfg)?;
         let cfg = effective(cfg, data.image_size());
-        dir.write_config(&cfg)?;
+        dir.write_config(&cfg, serde_json::json!({"kind": "train"}))?;
         let ad = device.clone().autodiff();
         ad.seed(cfg.seed);
         let net = TrainNet::new(&cfg, data.channels(), data.class_names().len(), &ad)?;

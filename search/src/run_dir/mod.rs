@@ -23,6 +23,52 @@ use crate::{Error, Result};
 /// Every run directory's configuration file: its presence is what makes a folder a run.
 pub const CONFIG_FILE: &str = "config.json";
 
+/// The key of `config.json` (and `summary.json`) that describes the file rather than the run's
+/// settings: the tool and its version, the schema version, the kind of run, and for searches
+/// the layout of α and β in `history.jsonl` (tensor, edge and op names).
+pub const ABOUT_KEY: &str = "about";
+/// Bumped when a run file changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `about` (an object) with the tool, its version and the schema version added.
+pub fn about(extra: serde_json::Value) -> serde_json::Value {
+    let mut a = serde_json::json!({
+        "tool": "betadarts",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "schema_version": SCHEMA_VERSION,
+    });
+    if let (Some(a), serde_json::Value::Object(extra)) = (a.as_object_mut(), extra) {
+        a.extend(extra);
+    }
+    a
+}
+
+/// The files and folders of the run in `dir` (names, sorted; folders end in `/`), without the
+/// lock and temporary files.
+pub fn run_files(dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let folder = e.file_type().is_ok_and(|t| t.is_dir());
+            let skip = name == LOCK_FILE || atomic::is_temporary(&name);
+            (!skip).then(|| if folder { format!("{name}/") } else { name })
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A configuration from `config.json`'s text, its `about` left out.
+pub fn parse_config<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    let mut v: serde_json::Value = serde_json::from_str(text)?;
+    if let Some(m) = v.as_object_mut() {
+        m.remove(ABOUT_KEY);
+    }
+    serde_json::from_value(v)
+}
+
 /// An open run directory; its lock is held while this lives.
 #[derive(Debug)]
 pub struct RunDir {
@@ -141,11 +187,20 @@ impl RunDir {
     pub fn read_config<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T> {
         let p = self.file(CONFIG_FILE);
         let text = betadarts_data::files::read_text(&p)?;
-        serde_json::from_str(&text).map_err(|e| Error::format(&p, format!("not a {what}: {e}")))
+        parse_config(&text).map_err(|e| Error::format(&p, format!("not a {what}: {e}")))
     }
 
-    pub fn write_config<T: serde::Serialize>(&self, config: &T) -> Result<()> {
-        write_atomic(&self.file(CONFIG_FILE), &serde_json::to_vec_pretty(config)?)
+    /// Writes `config` with an `about` object ([`about`] of `extra`) beside its settings.
+    pub fn write_config<T: serde::Serialize>(
+        &self,
+        config: &T,
+        extra: serde_json::Value,
+    ) -> Result<()> {
+        let mut v = serde_json::to_value(config)?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert(ABOUT_KEY.into(), about(extra));
+        }
+        write_atomic(&self.file(CONFIG_FILE), &serde_json::to_vec_pretty(&v)?)
     }
 
     /// Temporary files of writes a killed process did not finish (we hold the lock, so no

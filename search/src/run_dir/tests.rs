@@ -12,7 +12,18 @@ fn a_second_opener_is_refused_until_the_first_is_gone() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("run");
     let first = RunDir::create(&d).unwrap();
-    first.write_config(&serde_json::json!({"a": 1})).unwrap();
+    first
+        .write_config(
+            &serde_json::json!({"a": 1}),
+            serde_json::json!({"kind": "test"}),
+        )
+        .unwrap();
+    // config.json says what wrote it; the settings read back without it.
+    let text = std::fs::read_to_string(d.join(CONFIG_FILE)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v[ABOUT_KEY]["schema_version"], SCHEMA_VERSION);
+    assert_eq!(v[ABOUT_KEY]["kind"], "test");
+    assert_eq!(v[ABOUT_KEY]["tool_version"], env!("CARGO_PKG_VERSION"));
     let e = RunDir::open(&d).unwrap_err().to_string();
     assert!(
         e.contains("in use by another process (pid ") && e.contains("run"),
@@ -27,8 +38,8 @@ fn a_second_opener_is_refused_until_the_first_is_gone() {
     assert_eq!(
         again
             .read_config::<serde_json::Value>("test config")
-            .unwrap()["a"],
-        1
+            .unwrap(),
+        serde_json::json!({"a": 1})
     );
     drop(again);
     let e = RunDir::create(&d).unwrap_err().to_string();
