@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::ok;
+use crate::common::{ok, run_ok};
 
 fn arm_binary() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("BETADARTS_ARM_BIN") {
@@ -73,18 +73,13 @@ fn the_arm_binary_predicts_what_the_x86_build_predicts() {
     let mut args = vec!["deploy", "predict", onnx, "--json", "--top-k", k];
     args.extend(images.iter().map(String::as_str));
     let x86 = predictions(&ok(&args));
-    let out = Command::new("qemu-aarch64")
-        .args(["-L", "/usr/aarch64-linux-gnu"])
-        .arg(&arm)
-        .args(&args[1..])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new("qemu-aarch64")
+            .args(["-L", "/usr/aarch64-linux-gnu"])
+            .arg(&arm)
+            .args(&args[1..]),
     );
-    let arm = predictions(&String::from_utf8_lossy(&out.stdout));
+    let arm = predictions(&String::from_utf8_lossy(&out));
     assert_eq!(arm.len(), x86.len());
     let mut worst = 0.0f64;
     for ((file, a), (_, x)) in arm.iter().zip(&x86) {

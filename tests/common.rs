@@ -37,6 +37,27 @@ pub fn fails(args: &[&str], code: i32) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The Python that imports `modules` (comma-separated): $BETADARTS_PYTHON, else python3.
+pub fn python_with(modules: &str) -> Option<String> {
+    let py = std::env::var("BETADARTS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(py)
+}
+
+/// Runs an outside program, asserting success (its stderr in the message); returns stdout.
+pub fn run_ok(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 pub fn history(run: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run.join("history.jsonl"))
         .expect("history.jsonl exists")

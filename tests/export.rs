@@ -4,17 +4,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{betadarts, fails, ok, v2};
+use crate::common::{betadarts, fails, ok, python_with, v2};
 
 /// The Python with the `onnx` package: $BETADARTS_PYTHON, else python3 if it has it.
 fn onnx_python() -> Option<String> {
-    let py = std::env::var("BETADARTS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import onnx"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    ok.then_some(py)
+    python_with("onnx")
 }
 
 fn train_tiny(dir: &Path) -> std::path::PathBuf {

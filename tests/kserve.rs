@@ -8,6 +8,7 @@ use betadarts_deploy::serve::ServeConfig;
 use betadarts_deploy::{EngineKind, load_engine};
 use serde_json::{Value, json};
 
+use crate::common::{python_with, run_ok};
 use crate::serve::{http, serving};
 
 /// Three images of pseudo-random normalised values for the model `meta` describes.
@@ -35,16 +36,6 @@ fn floats(v: &Value) -> Vec<f32> {
     }
     walk(v, &mut out);
     out
-}
-
-/// The Python with tritonclient and prometheus_client, if there is one.
-fn python() -> Option<String> {
-    let py = std::env::var("BETADARTS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import tritonclient.http, prometheus_client, numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(py)
 }
 
 #[test]
@@ -131,7 +122,7 @@ fn open_inference_protocol_and_metrics_match_the_engine() {
     assert_eq!(code, 405);
 
     // The real clients.
-    match python() {
+    match python_with("tritonclient.http, prometheus_client, numpy") {
         Some(py) => {
             let input = dir.path().join("x.f32");
             std::fs::write(
@@ -140,16 +131,13 @@ fn open_inference_protocol_and_metrics_match_the_engine() {
             )
             .unwrap();
             let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/kserve.py");
-            let out = Command::new(&py)
-                .args([script, &addr.to_string(), "tiny", input.to_str().unwrap()])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let out = run_ok(Command::new(&py).args([
+                script,
+                &addr.to_string(),
+                "tiny",
+                input.to_str().unwrap(),
+            ]));
+            let r: Value = serde_json::from_slice(&out).unwrap();
             assert_eq!(
                 (&r["live"], &r["ready"], &r["model_ready"]),
                 (&json!(true), &json!(true), &json!(true))

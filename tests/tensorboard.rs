@@ -6,34 +6,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{args, history, ok};
-
-fn python() -> Option<String> {
-    let py = std::env::var("BETADARTS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args([
-            "-c",
-            "import tensorboard.backend.event_processing.event_accumulator",
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(py)
-}
+use crate::common::{args, history, ok, python_with, run_ok};
 
 /// The run's events as TensorBoard reads them: {"scalars": {tag: [[step, v]]}, "texts": …}.
 fn read_events(py: &str, run: &Path) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/tb_events.py");
-    let out = Command::new(py)
-        .arg(script)
-        .arg(run.join("tb"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let out = run_ok(Command::new(py).arg(script).arg(run.join("tb")));
+    serde_json::from_slice(&out).unwrap()
 }
 
 /// The series `tag` equals `want(record)` for every epoch (at f32 precision).
@@ -61,7 +40,7 @@ fn search_and_training_runs_are_readable_by_tensorboard() {
     ok(&args(&crate::train::tiny(&train, &[])));
     let files: Vec<_> = std::fs::read_dir(run.join("tb")).unwrap().collect();
     assert_eq!(files.len(), 1, "one event file per process");
-    let Some(py) = python() else {
+    let Some(py) = python_with("tensorboard.backend.event_processing.event_accumulator") else {
         println!(
             "TensorBoard check SKIPPED: no Python with the tensorboard package (set BETADARTS_PYTHON)"
         );

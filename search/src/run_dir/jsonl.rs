@@ -16,12 +16,17 @@ use crate::{Error, Result};
 pub fn append_json_line<T: Serialize>(path: &Path, rec: &T) -> Result<()> {
     let mut line = serde_json::to_vec(rec)?;
     line.push(b'\n');
+    append_synced(path, &line)
+}
+
+/// Appends `bytes` to `path` (created if missing) and syncs them: one record of a log.
+pub(crate) fn append_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    f.write_all(&line)
+    f.write_all(bytes)
         .and_then(|_| f.sync_data())
         .map_err(|e| Error::io(path, e))
 }

@@ -7,7 +7,6 @@
 //! past its checkpoint in a new file, and TensorBoard keeps the later events of a step that goes
 //! backwards (it purges the orphaned ones).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -121,14 +120,7 @@ impl EventWriter {
         rec.extend(masked(&len).to_le_bytes());
         rec.extend_from_slice(data);
         rec.extend(masked(data).to_le_bytes());
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        f.write_all(&rec)
-            .and_then(|_| f.sync_data())
-            .map_err(|e| Error::io(path, e))
+        super::jsonl::append_synced(path, &rec)
     }
 
     fn file(&mut self) -> Result<PathBuf> {
