@@ -19,14 +19,16 @@ use tract_onnx::tract_core::plan::{SimpleState, eval};
 type Plan = Arc<TypedRunnableModel>;
 
 fn plan(path: &str, shape: &[usize], ours: bool, nhwc: bool) -> TractResult<Plan> {
-    let mut model = tract_onnx::onnx()
-        .model_for_path(path)?
+    let model = tract_onnx::onnx().model_for_path(path)?;
+    let shape: [usize; 4] = shape.try_into()?;
+    if ours {
+        // Exactly the engine's plan.
+        return tract_layout::optimised_plan(model, shape);
+    }
+    let mut model = model
         .with_input_fact(0, f32::fact(shape).into())?
         .into_typed()?
         .into_decluttered()?;
-    if ours {
-        tract_layout::channel_last_small_depthwise(&mut model)?;
-    }
     if nhwc {
         let t = tract_onnx::tract_core::transform::get_transform("conv_nhwc")?.expect("conv_nhwc");
         t.transform(&mut model)?;

@@ -134,16 +134,7 @@ impl TractEngine {
             return Ok(p.clone());
         }
         let plan = tract("optimising the model", || {
-            self.model
-                .clone()
-                .with_input_fact(0, f32::fact(shape).into())
-                .and_then(|m| m.into_typed())
-                .and_then(|m| m.into_decluttered())
-                .and_then(|mut m| {
-                    crate::tract_layout::channel_last_small_depthwise(&mut m)?;
-                    m.into_optimized()
-                })
-                .and_then(|m| m.into_runnable())
+            crate::tract_layout::optimised_plan(self.model.clone(), shape)
         })?;
         self.plans.insert(shape, plan.clone());
         Ok(plan)
@@ -172,6 +163,11 @@ impl Engine for TractEngine {
             Ok((y.iter().copied().collect(), *y.shape().last().unwrap_or(&1)))
         };
         let per = c * h * w;
+        if per == 0 {
+            return Err(Error::Input(format!(
+                "input shape {shape:?} has no values per image"
+            )));
+        }
         let outs: Vec<(Vec<f32>, usize)> = tract("running the model", || match &self.executor {
             Executor::MultiThread(pool) if n > 1 => pool.install(|| {
                 input

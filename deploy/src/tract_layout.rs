@@ -18,6 +18,20 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 /// Largest output plane (H×W) moved channel-last: 16×16.
 pub const MAX_PLANE: usize = 256;
 
+/// The engine's plan of `model` for input `shape`: decluttered, small depthwise convs moved
+/// channel-last, optimised.
+pub fn optimised_plan(
+    model: InferenceModel,
+    shape: [usize; 4],
+) -> TractResult<Arc<TypedRunnableModel>> {
+    let mut m = model
+        .with_input_fact(0, f32::fact(shape).into())?
+        .into_typed()?
+        .into_decluttered()?;
+    channel_last_small_depthwise(&mut m)?;
+    m.into_optimized()?.into_runnable()
+}
+
 /// Rewrites the model's small NCHW depthwise convs to channel-last `DepthWise` ops between two
 /// axis moves (consecutive moves cancel when tract optimises the model).
 pub fn channel_last_small_depthwise(model: &mut TypedModel) -> TractResult<()> {
