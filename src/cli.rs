@@ -70,13 +70,24 @@ pub struct SearchArgs {
     /// "β-DARTS + SDARTS-RS" runs.
     #[arg(long)]
     pub perturb: bool,
-    /// Dataset: fashion-mnist-mini (built in), fashion-mnist, mnist, cifar10, cifar100.
+    /// Dataset: fashion-mnist-mini (built in), fashion-mnist, mnist, cifar10, cifar100,
+    /// imagenet16-120 (NAS-Bench-201's 16×16 pickles), imagefolder (DIR/train/<class>/*.jpg,
+    /// decoded into memory at --image-size, 32 by default).
     #[arg(long, default_value = "fashion-mnist-mini")]
     pub dataset: String,
-    /// Folder with the dataset files (CIFAR binary version, or the four (Fashion-)MNIST IDX
-    /// files). Fashion-MNIST defaults to /usr/share/datasets/fashion-mnist (Debian package).
-    #[arg(long)]
+    /// Dataset folder, or a folder holding the datasets' standard sub-folders
+    /// (cifar-10-batches-bin/ or -py/, cifar-100-binary/ or -python/, ImageNet16/, MNIST/raw/,
+    /// FashionMNIST/raw/). Fashion-MNIST falls back to /usr/share/datasets/fashion-mnist.
+    #[arg(long, env = "BETADARTS_DATA")]
     pub data_dir: Option<PathBuf>,
+    /// imagefolder: the classes to search on, a number (the first N class folders in sorted
+    /// order) or folder names separated by commas [default: all].
+    #[arg(long)]
+    pub classes: Option<String>,
+    /// imagefolder: at most this many images of each class (the first in sorted file order)
+    /// [default: all].
+    #[arg(long)]
+    pub images_per_class: Option<usize>,
     /// Search epochs [default: 100 for nb201 and 50 for darts, as in the reference code; 10 on
     /// fashion-mnist-mini].
     #[arg(long)]
@@ -247,11 +258,13 @@ pub struct TrainArgs {
     /// [default: nb201 with --arch, else cifar].
     #[arg(long, value_parser = ["cifar", "imagenet", "nb201"])]
     pub network: Option<String>,
-    /// Dataset: fashion-mnist-mini (built in), fashion-mnist, mnist, cifar10, cifar100.
+    /// Dataset: fashion-mnist-mini (built in), fashion-mnist, mnist, cifar10, cifar100,
+    /// imagenet16-120, imagefolder (DIR/train/<class>/* and DIR/val/<class>/*, streamed).
     #[arg(long, default_value = "fashion-mnist-mini")]
     pub dataset: String,
-    /// Dataset folder (CIFAR binary files, IDX files, or DIR/train + DIR/val for imagefolder).
-    #[arg(long)]
+    /// Dataset folder (CIFAR binary or python files, ImageNet16 pickles, IDX files, or
+    /// DIR/train + DIR/val for imagefolder), or a folder holding their standard sub-folders.
+    #[arg(long, env = "BETADARTS_DATA")]
     pub data_dir: Option<PathBuf>,
     /// Epochs [default: the network's recipe: 600 cifar, 250 imagenet, 200 nb201; 10 on fashion-mnist-mini]
     #[arg(long)]

@@ -146,6 +146,14 @@ pub(crate) fn targets(c: &Ctx) -> Vec<(&'static str, Read<'_>)> {
             }),
         ),
         (
+            "pickle",
+            Box::new(move |b: &[u8]| {
+                let p = file(c, "data_batch_1", b);
+                let read = |side| betadarts_data::read_pickled_batch(&p, "labels", side).is_ok();
+                read(32) | read(16)
+            }),
+        ),
+        (
             "onnx",
             Box::new(move |b: &[u8]| {
                 let Ok(meta) = ModelMeta::from_onnx(b) else {
@@ -284,6 +292,15 @@ fn write_seed_corpus() {
         })
         .collect();
     put("cifar", "two-records.bin", &cifar);
+    // Pickled batches as Python 2 and Python 3 (protocols 2, 4, 5) write them.
+    let py = crate::common::python_with("numpy").expect("a Python with numpy for the pickle seeds");
+    let script = repo.join("tests/clients/write_pickles.py");
+    crate::common::run_ok(
+        std::process::Command::new(py)
+            .arg(script)
+            .arg("--seeds")
+            .arg(corpus_dir("pickle")),
+    );
 
     let onnx = tmp.path().join("m.onnx");
     crate::common::ok(&[

@@ -4,6 +4,7 @@ mod arm;
 mod bench;
 mod common;
 mod darts;
+mod datasets;
 mod deploy;
 mod export;
 mod fuzz;

@@ -76,64 +76,71 @@ fn locate(dir: &Path, sub: &str, probe: &str) -> Option<PathBuf> {
 }
 
 pub(super) fn missing(name: DatasetName, dir: Option<&Path>) -> Error {
-    let (files, sub, archive) = match name {
+    let (files, subs, archive) = match name {
         DatasetName::Cifar100 => (
-            "train.bin and test.bin",
-            "cifar-100-binary",
-            "cifar-100-binary.tar.gz",
+            "train.bin and test.bin (binary version) or train, test and meta (python version)",
+            "cifar-100-binary/ or cifar-100-python/",
+            "cifar-100-binary.tar.gz or cifar-100-python.tar.gz",
         ),
         _ => (
-            "data_batch_1.bin … data_batch_5.bin and test_batch.bin",
-            "cifar-10-batches-bin",
-            "cifar-10-binary.tar.gz",
+            "data_batch_1.bin … data_batch_5.bin and test_batch.bin (binary version) or \
+             data_batch_1 … data_batch_5 and test_batch (python version, as torchvision downloads it)",
+            "cifar-10-batches-bin/ or cifar-10-batches-py/",
+            "cifar-10-binary.tar.gz or cifar-10-python.tar.gz",
         ),
     };
     let place = match dir {
         Some(d) => format!(
-            "not found in {} (nor in its {sub}/ sub-folder)",
+            "not found in {} (nor in its {subs} sub-folder)",
             d.display()
         ),
-        None => "need --data-dir".to_string(),
+        None => "need --data-dir (or BETADARTS_DATA)".to_string(),
     };
     Error::MissingData(format!(
-        "{name}: {place}. Expected the binary version's files {files}. Get {archive} (\"CIFAR binary \
-         version\") from the CIFAR page of the University of Toronto (www.cs.toronto.edu/~kriz/cifar.html), \
-         extract it, and pass the folder with --data-dir"
+        "{name}: {place}. Expected the files {files}. Get {archive} from the CIFAR page of the \
+         University of Toronto (www.cs.toronto.edu/~kriz/cifar.html), extract it, and pass the \
+         folder with --data-dir"
     ))
 }
 
-pub(super) fn load_cifar10(dir: &Path) -> Result<(ImageSet, ImageSet)> {
-    let root = locate(dir, "cifar-10-batches-bin", "data_batch_1.bin")
-        .ok_or_else(|| missing(DatasetName::Cifar10, Some(dir)))?;
-    let mut train = Vec::new();
-    for i in 1..=5 {
-        let p = root.join(format!("data_batch_{i}.bin"));
-        if !p.is_file() {
-            return Err(missing(DatasetName::Cifar10, Some(dir)));
+/// Train set, test set and the class names the files carry, from whichever layout `dir` (or
+/// its standard sub-folder) holds: the binary version first, else torchvision's python version.
+pub(super) type Loaded = (ImageSet, ImageSet, Option<Vec<String>>);
+
+pub(super) fn load_cifar10(dir: &Path) -> Result<Loaded> {
+    if let Some(root) = locate(dir, "cifar-10-batches-bin", "data_batch_1.bin") {
+        let mut train = Vec::new();
+        for i in 1..=5 {
+            let p = root.join(format!("data_batch_{i}.bin"));
+            if !p.is_file() {
+                return Err(missing(DatasetName::Cifar10, Some(dir)));
+            }
+            train.push(read_cifar_file(&p, CIFAR10_RECORD, 10)?);
         }
-        train.push(read_cifar_file(&p, CIFAR10_RECORD, 10)?);
+        let test = read_cifar_file(&root.join("test_batch.bin"), CIFAR10_RECORD, 10)?;
+        return Ok((concat(train), test, read_names(&root, "batches.meta.txt")));
     }
-    let test = read_cifar_file(&root.join("test_batch.bin"), CIFAR10_RECORD, 10)?;
-    Ok((concat(train), test))
+    if let Some(root) = locate(dir, "cifar-10-batches-py", "data_batch_1") {
+        return crate::pickled::load_cifar10(&root);
+    }
+    Err(missing(DatasetName::Cifar10, Some(dir)))
 }
 
-pub(super) fn load_cifar100(dir: &Path) -> Result<(ImageSet, ImageSet)> {
-    let root = locate(dir, "cifar-100-binary", "train.bin")
-        .ok_or_else(|| missing(DatasetName::Cifar100, Some(dir)))?;
-    let train = read_cifar_file(&root.join("train.bin"), CIFAR100_RECORD, 100)?;
-    let test = read_cifar_file(&root.join("test.bin"), CIFAR100_RECORD, 100)?;
-    Ok((train, test))
+pub(super) fn load_cifar100(dir: &Path) -> Result<Loaded> {
+    if let Some(root) = locate(dir, "cifar-100-binary", "train.bin") {
+        let train = read_cifar_file(&root.join("train.bin"), CIFAR100_RECORD, 100)?;
+        let test = read_cifar_file(&root.join("test.bin"), CIFAR100_RECORD, 100)?;
+        return Ok((train, test, read_names(&root, "fine_label_names.txt")));
+    }
+    if let Some(root) = locate(dir, "cifar-100-python", "train") {
+        return crate::pickled::load_cifar100(&root);
+    }
+    Err(missing(DatasetName::Cifar100, Some(dir)))
 }
 
 /// Class names, one per line, from the dataset's text file, when present.
-pub(super) fn read_names(dir: &Path, file: &str) -> Option<Vec<String>> {
-    let text = [
-        dir.join(file),
-        dir.join("cifar-10-batches-bin").join(file),
-        dir.join("cifar-100-binary").join(file),
-    ]
-    .into_iter()
-    .find_map(|p| std::fs::read_to_string(p).ok())?;
+fn read_names(root: &Path, file: &str) -> Option<Vec<String>> {
+    let text = crate::files::read_text(&root.join(file)).ok()?;
     let names: Vec<String> = text
         .lines()
         .map(str::trim)
@@ -212,5 +219,6 @@ mod tests {
             e.contains("data_batch_1.bin") && e.contains("cifar-10-binary.tar.gz"),
             "{e}"
         );
+        assert!(e.contains("cifar-10-batches-py/"), "{e}");
     }
 }

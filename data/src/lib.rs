@@ -1,13 +1,19 @@
 //! betadarts' dataset readers, free of any tensor library (the deploy side uses them too).
-//! Datasets as in-memory u8 images: CIFAR-10/100 binary files, MNIST/Fashion-MNIST IDX files
-//! (plain or .gz), and the Fashion-MNIST subset compiled into the binary. Each dataset knows its
-//! class names and normalisation constants (spec §7.2).
+//! Datasets as in-memory u8 images: CIFAR-10/100 (binary files or torchvision's python pickles),
+//! ImageNet16-120 (NAS-Bench-201's 16×16 pickles), MNIST/Fashion-MNIST IDX files (plain or .gz,
+//! also in torchvision's `MNIST/raw/` layout), image folders decoded at a small size, and the
+//! Fashion-MNIST subset compiled into the binary. Each dataset knows its class names and
+//! normalisation constants (spec §7.2). `--data-dir` defaults to `$BETADARTS_DATA`.
 
 mod cifar;
 mod embedded;
 pub mod files;
 pub mod folder;
+pub mod folder_subset;
 mod idx;
+mod imagenet16;
+pub mod pickle;
+mod pickled;
 mod resize;
 
 use std::fmt;
@@ -18,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cifar::{CIFAR10_RECORD, CIFAR100_RECORD, read_cifar_file};
 pub use idx::{read_idx_images, read_idx_labels};
+pub use pickled::read_batch as read_pickled_batch;
 pub use resize::resize_area;
 
 mod error;
@@ -94,17 +101,25 @@ pub enum DatasetName {
     Mnist,
     Cifar10,
     Cifar100,
-    /// An ImageNet-style folder: `DIR/train/<class>/*`, `DIR/val/<class>/*` (training only).
+    /// NAS-Bench-201's third dataset: downsampled ImageNet at 16×16, first 120 classes.
+    #[serde(rename = "imagenet16-120")]
+    Imagenet16_120,
+    /// An ImageNet-style folder: `DIR/train/<class>/*`, `DIR/val/<class>/*` (streamed from disk
+    /// for training; decoded into memory at a small size for search).
     Imagefolder,
 }
 
+/// The environment variable that names the default data root.
+pub const DATA_ENV: &str = "BETADARTS_DATA";
+
 impl DatasetName {
-    pub const ALL: [DatasetName; 6] = [
+    pub const ALL: [DatasetName; 7] = [
         DatasetName::FashionMnistMini,
         DatasetName::FashionMnist,
         DatasetName::Mnist,
         DatasetName::Cifar10,
         DatasetName::Cifar100,
+        DatasetName::Imagenet16_120,
         DatasetName::Imagefolder,
     ];
 
@@ -115,6 +130,7 @@ impl DatasetName {
             DatasetName::Mnist => "mnist",
             DatasetName::Cifar10 => "cifar10",
             DatasetName::Cifar100 => "cifar100",
+            DatasetName::Imagenet16_120 => "imagenet16-120",
             DatasetName::Imagefolder => "imagefolder",
         }
     }
@@ -128,6 +144,11 @@ impl DatasetName {
                 vec![0.247_032_33, 0.243_485_05, 0.261_587_68],
             ),
             DatasetName::Cifar100 => (vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762]),
+            // NB201 / AutoDL (spec §7.2), in [0, 1] units.
+            DatasetName::Imagenet16_120 => (
+                [122.68, 116.66, 104.01].map(|v: f32| v / 255.0).to_vec(),
+                [63.22, 61.26, 65.09].map(|v: f32| v / 255.0).to_vec(),
+            ),
             DatasetName::Mnist => (vec![0.1307], vec![0.3081]),
             DatasetName::Imagefolder => (
                 folder::IMAGENET_MEAN.to_vec(),
@@ -139,12 +160,25 @@ impl DatasetName {
         }
     }
 
-    /// Where the data is looked for when `--data-dir` is not given.
+    /// Where the data is looked for when `--data-dir` is not given: `$BETADARTS_DATA` (each
+    /// reader also looks in its dataset's standard sub-folder there), else Debian's
+    /// Fashion-MNIST.
     pub fn default_dir(self) -> Option<PathBuf> {
+        if let Some(root) = std::env::var_os(DATA_ENV).filter(|v| !v.is_empty()) {
+            return Some(PathBuf::from(root));
+        }
         match self {
             // Debian's `dataset-fashion-mnist` package installs the full set here.
             DatasetName::FashionMnist => Some(PathBuf::from("/usr/share/datasets/fashion-mnist")),
             _ => None,
+        }
+    }
+
+    /// torchvision's folder for the IDX datasets (`ROOT/MNIST/raw/`).
+    fn torchvision_folder(self) -> &'static str {
+        match self {
+            DatasetName::Mnist => "MNIST",
+            _ => "FashionMNIST",
         }
     }
 }
@@ -210,10 +244,16 @@ pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
         }
         DatasetName::FashionMnist | DatasetName::Mnist => {
             let dir = dir.ok_or_else(|| missing_idx(name, None))?;
-            let (train, test) = idx::load_idx_dir(&dir).map_err(|e| match e {
-                Error::MissingData(_) => missing_idx(name, Some(&dir)),
-                other => other,
-            })?;
+            let torchvision = dir.join(name.torchvision_folder()).join("raw");
+            let (train, test) = idx::load_idx_dir(&dir)
+                .or_else(|e| match e {
+                    Error::MissingData(_) => idx::load_idx_dir(&torchvision),
+                    other => Err(other),
+                })
+                .map_err(|e| match e {
+                    Error::MissingData(_) => missing_idx(name, Some(&dir)),
+                    other => other,
+                })?;
             let classes = if name == DatasetName::Mnist {
                 (0..10).map(|d| d.to_string()).collect()
             } else {
@@ -223,23 +263,29 @@ pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
         }
         DatasetName::Cifar10 => {
             let dir = dir.ok_or_else(|| cifar::missing(name, None))?;
-            let (train, test) = cifar::load_cifar10(&dir)?;
-            let classes = cifar::read_names(&dir, "batches.meta.txt")
-                .unwrap_or_else(|| names(&CIFAR10_CLASSES));
-            (train, test, classes)
+            let (train, test, classes) = cifar::load_cifar10(&dir)?;
+            (
+                train,
+                test,
+                classes.unwrap_or_else(|| names(&CIFAR10_CLASSES)),
+            )
         }
         DatasetName::Imagefolder => {
             return Err(Error::Invalid(
-                "imagefolder data is streamed from disk: use data::Source::load (training) instead"
+                "imagefolder data is read with data::load_folder (search) or data::Source::load \
+                 (training)"
                     .into(),
             ));
         }
         DatasetName::Cifar100 => {
             let dir = dir.ok_or_else(|| cifar::missing(name, None))?;
-            let (train, test) = cifar::load_cifar100(&dir)?;
-            let classes = cifar::read_names(&dir, "fine_label_names.txt")
-                .unwrap_or_else(|| (0..100).map(|i| format!("class_{i}")).collect());
-            (train, test, classes)
+            let (train, test, classes) = cifar::load_cifar100(&dir)?;
+            let fallback = || (0..100).map(|i| format!("class_{i}")).collect();
+            (train, test, classes.unwrap_or_else(fallback))
+        }
+        DatasetName::Imagenet16_120 => {
+            let dir = dir.ok_or_else(|| imagenet16::missing(None))?;
+            imagenet16::load(&dir)?
         }
     };
     Ok(Dataset {
@@ -251,6 +297,38 @@ pub fn load(name: DatasetName, data_dir: Option<&Path>) -> Result<Dataset> {
         std,
     })
 }
+
+/// An image folder decoded into memory at `size`×`size` (see [`folder_subset`]), with ImageNet
+/// normalisation. `dir` defaults to `$BETADARTS_DATA`.
+pub fn load_folder(
+    dir: Option<&Path>,
+    classes: &folder_subset::ClassPick,
+    per_class: Option<usize>,
+    size: usize,
+) -> Result<Dataset> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .or_else(|| DatasetName::Imagefolder.default_dir())
+        .ok_or_else(|| Error::MissingData(FOLDER_HINT.into()))?;
+    if !dir.is_dir() {
+        return Err(Error::MissingData(format!(
+            "{}: {FOLDER_HINT}",
+            dir.display()
+        )));
+    }
+    let (train, test, class_names) = folder_subset::load(&dir, classes, per_class, size)?;
+    let (mean, std) = DatasetName::Imagefolder.normalization();
+    Ok(Dataset {
+        name: DatasetName::Imagefolder,
+        train,
+        test,
+        class_names,
+        mean,
+        std,
+    })
+}
+
+const FOLDER_HINT: &str = "imagefolder needs --data-dir DIR with DIR/train/<class>/ and DIR/val/<class>/ (or DIR/<class>/)";
 
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -294,12 +372,10 @@ impl Source {
         image_size: Option<usize>,
     ) -> Result<Source> {
         if name == DatasetName::Imagefolder {
-            let dir = dir.ok_or_else(|| {
-                Error::MissingData(
-                    "imagefolder needs --data-dir DIR with DIR/train/<class>/ and DIR/val/<class>/"
-                        .into(),
-                )
-            })?;
+            let default = name.default_dir();
+            let dir = dir
+                .or(default.as_deref())
+                .ok_or_else(|| Error::MissingData(FOLDER_HINT.into()))?;
             let train = folder::FolderSplit::scan(&dir.join("train"), None)?;
             let val = folder::FolderSplit::scan(&dir.join("val"), Some(&train.classes))?;
             return Ok(Source::Folder {

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use betadarts_search::bilevel::{self, SearchConfig};
 use betadarts_search::darts::OpSet;
 use betadarts_search::data::DatasetName;
+use betadarts_search::data::folder_subset::ClassPick;
 use betadarts_search::device::parse_device;
 use betadarts_search::regularizer::{Aggregation, RegularizerKind};
 use betadarts_search::schedule::LambdaSchedule;
@@ -34,7 +35,15 @@ pub fn config_from_args(a: &SearchArgs) -> Result<SearchConfig> {
         perturb: a.perturb,
         dataset,
         data_dir: a.data_dir.clone(),
-        image_size: a.image_size.or(mini.then_some(16)),
+        classes: match &a.classes {
+            Some(c) => ClassPick::parse(c)?,
+            None => ClassPick::All,
+        },
+        images_per_class: a.images_per_class,
+        image_size: a
+            .image_size
+            .or(mini.then_some(16))
+            .or((dataset == DatasetName::Imagefolder).then_some(32)),
         channels: a.channels.unwrap_or(match (mini, darts) {
             (true, false) => 8,
             (true, true) => 4,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::darts::OpSet;
 use crate::data::DatasetName;
+use crate::data::folder_subset::ClassPick;
 use crate::regularizer::{Aggregation, RegularizerKind};
 use crate::schedule::LambdaSchedule;
 use crate::space::{Space, SpaceKind};
@@ -22,6 +23,11 @@ pub struct SearchConfig {
     pub perturb: bool,
     pub dataset: DatasetName,
     pub data_dir: Option<PathBuf>,
+    /// imagefolder only: the classes searched on, and at most this many images of each.
+    #[serde(default)]
+    pub classes: ClassPick,
+    #[serde(default)]
+    pub images_per_class: Option<usize>,
     /// Side of the (square) images fed to the network; `None` keeps the dataset's own size.
     pub image_size: Option<usize>,
     pub channels: usize,
@@ -80,6 +86,8 @@ impl Default for SearchConfig {
             perturb: false,
             dataset: DatasetName::FashionMnistMini,
             data_dir: None,
+            classes: ClassPick::All,
+            images_per_class: None,
             image_size: None,
             channels: 16,
             cells: 5,
@@ -152,6 +160,17 @@ impl SearchConfig {
         }
         if self.nb201_table.is_some() && self.space != SpaceKind::Nb201 {
             return bad("--table (NAS-Bench-201 accuracies) only applies to --space nb201".into());
+        }
+        let subset = self.classes != ClassPick::All || self.images_per_class.is_some();
+        if subset && self.dataset != DatasetName::Imagefolder {
+            return bad(format!(
+                "--classes and --images-per-class choose images of an image folder; --dataset {} \
+                 has fixed classes",
+                self.dataset
+            ));
+        }
+        if self.images_per_class == Some(0) {
+            return bad("--images-per-class must be at least 1".into());
         }
         if self.steps_per_epoch == Some(0) {
             return bad("--steps-per-epoch must be at least 1".into());

@@ -188,6 +188,16 @@ pub fn resume(
 }
 
 fn load_data(config: &SearchConfig) -> Result<Dataset> {
+    if config.dataset == data::DatasetName::Imagefolder {
+        let size = config.image_size.unwrap_or(32);
+        let dir = config.data_dir.as_deref();
+        return Ok(data::load_folder(
+            dir,
+            &config.classes,
+            config.images_per_class,
+            size,
+        )?);
+    }
     let ds = data::load(config.dataset, config.data_dir.as_deref())?;
     Ok(match config.image_size {
         Some(s) => ds.resized(s),
