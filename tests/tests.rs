@@ -10,6 +10,7 @@ mod export;
 mod fuzz;
 mod fuzz_targets;
 mod hostile;
+mod nb201_script;
 mod kserve;
 mod regularizers;
 mod run_dir;
