@@ -340,10 +340,15 @@ pub struct ExportArgs {
     /// A training run directory (its best.ckpt) or a checkpoint file (last.ckpt, best.ckpt).
     #[arg(required_unless_present = "random_init")]
     pub checkpoint: Option<PathBuf>,
-    /// Output file. An existing file is replaced only when it is an ONNX model betadarts wrote
-    /// (re-exporting), or with --force.
+    /// Output file. An existing file is replaced only when betadarts wrote it (re-exporting),
+    /// or with --force.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// onnx (for tract / ONNX Runtime) or safetensors (the weights under the names of the
+    /// PyTorch reference networks, with the genotype; load with python/betadarts_torch.py)
+    /// [default: safetensors when -o ends in .safetensors, else onnx].
+    #[arg(long, value_parser = ["onnx", "safetensors"])]
+    pub format: Option<String>,
     /// Replace the output file whatever it holds.
     #[arg(long)]
     pub force: bool,
@@ -372,6 +377,9 @@ pub struct ExportArgs {
     /// With --random-init: classes of the classifier.
     #[arg(long, default_value_t = 10)]
     pub classes: usize,
+    /// With --random-init: the seed of the weights (the same seed gives the same file).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// With --random-init: initial channels [default: the network's recipe].
     #[arg(long)]
     pub channels: Option<usize>,

@@ -22,7 +22,10 @@ fn the_table_script_reads_each_column_from_its_dataset_and_split() {
             .arg(dir.path())
             .arg("-o")
             .arg(&csv)
-            .env("PYTHONPATH", format!("{repo}/tests/clients/fake_nats_bench")),
+            .env(
+                "PYTHONPATH",
+                format!("{repo}/tests/clients/fake_nats_bench"),
+            ),
     );
     let table = csv.to_str().unwrap();
     let row: serde_json::Value =
@@ -32,11 +35,11 @@ fn the_table_script_reads_each_column_from_its_dataset_and_split() {
         row["acc"],
         serde_json::json!([11.1, 22.1, 31.1, 32.1, 41.1, 42.1])
     );
-    let all_skip =
-        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
-    let row: serde_json::Value =
-        serde_json::from_str(&ok(&["nb201", "--table", table, "--json", "lookup", all_skip]))
-            .unwrap();
+    let all_skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    let row: serde_json::Value = serde_json::from_str(&ok(&[
+        "nb201", "--table", table, "--json", "lookup", all_skip,
+    ]))
+    .unwrap();
     assert_eq!(row["index"], 2);
     // An existing output is never overwritten.
     let again = Command::new(&py)
@@ -44,7 +47,10 @@ fn the_table_script_reads_each_column_from_its_dataset_and_split() {
         .arg(dir.path())
         .arg("-o")
         .arg(&csv)
-        .env("PYTHONPATH", format!("{repo}/tests/clients/fake_nats_bench"))
+        .env(
+            "PYTHONPATH",
+            format!("{repo}/tests/clients/fake_nats_bench"),
+        )
         .output()
         .unwrap();
     assert!(!again.status.success());

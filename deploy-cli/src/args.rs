@@ -25,7 +25,7 @@ pub enum DeployWhat {
         /// Classes to report per image.
         #[arg(long, default_value_t = 5, value_parser = count)]
         top_k: usize,
-        /// One JSON object per image: {"file", "top": [{"class", "index", "prob"}]}.
+        /// One JSON object per image: {"file", "top": [{"class", "index", "prob"}], "logits"}.
         #[arg(long)]
         json: bool,
     },

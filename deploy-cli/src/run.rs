@@ -32,13 +32,13 @@ pub fn run(what: DeployWhat, quiet: bool) -> Result<()> {
             let mut engine = load_engine(engine.parse()?, &bytes, threads)?;
             for path in &images {
                 let data = files::read_file(path, files::IMAGE_LIMIT)?;
-                let top = predict::classify_images(engine.as_mut(), &meta, &[data], top_k)
+                let (logits, classes) = predict::logits_of_images(engine.as_mut(), &meta, &[data])
                     .with_context(|| format!("{} with {}", path.display(), model.display()))?;
-                let top = &top[0];
+                let top = &predict::top_classes(&meta, &logits, classes, top_k)[0];
                 if json {
                     println!(
                         "{}",
-                        serde_json::json!({"file": path.display().to_string(), "top": top})
+                        serde_json::json!({"file": path.display().to_string(), "top": top, "logits": logits})
                     );
                 } else {
                     let list: Vec<String> = top

@@ -51,6 +51,20 @@ pub fn top_classes(
         .collect()
 }
 
+/// Decodes, preprocesses and runs image files' bytes: the logits, `classes` per image.
+pub fn logits_of_images(
+    engine: &mut dyn Engine,
+    meta: &ModelMeta,
+    images: &[Vec<u8>],
+) -> Result<(Vec<f32>, usize)> {
+    let mut input = Vec::new();
+    for bytes in images {
+        input.extend(to_input(&decode(bytes)?, meta));
+    }
+    let s = meta.input_size;
+    engine.run(&input, [images.len(), meta.input_channels, s, s])
+}
+
 /// Decodes, preprocesses and classifies image files' bytes.
 pub fn classify_images(
     engine: &mut dyn Engine,
@@ -58,9 +72,6 @@ pub fn classify_images(
     images: &[Vec<u8>],
     k: usize,
 ) -> Result<Vec<Vec<TopClass>>> {
-    let mut input = Vec::new();
-    for bytes in images {
-        input.extend(to_input(&decode(bytes)?, meta));
-    }
-    classify(engine, meta, &input, images.len(), k)
+    let (logits, classes) = logits_of_images(engine, meta, images)?;
+    Ok(top_classes(meta, &logits, classes, k))
 }

@@ -13,7 +13,7 @@ use burn::tensor::Tensor;
 
 use crate::graph::{GraphBuilder, float, int, ints};
 
-fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+pub(crate) fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()

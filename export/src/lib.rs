@@ -14,10 +14,12 @@ pub mod error;
 pub mod graph;
 pub mod model;
 pub mod parity;
+pub mod state_dict;
 
 pub use error::{Error, Result};
 pub use model::{ExportOptions, export_network};
 pub use parity::{ParityReport, check_parity};
+pub use state_dict::{state_dict, to_safetensors};
 /// The ONNX model message (what `export_network` returns), for readers of exported files.
 pub use tract_onnx::pb::ModelProto;
 

@@ -25,6 +25,7 @@ fn madds_of(net: &TrainNet, c: usize, s: usize) -> u64 {
 fn source(a: &ExportArgs) -> Result<(TrainNet, ModelMeta)> {
     let device = Device::flex();
     if a.random_init {
+        device.seed(a.seed);
         let network: TrainNetwork = match (&a.network, &a.arch) {
             (Some(n), _) => n.parse()?,
             (None, Some(_)) => TrainNetwork::Nb201,
@@ -76,7 +77,8 @@ fn source(a: &ExportArgs) -> Result<(TrainNet, ModelMeta)> {
     let loaded =
         load_trained(path, &device).with_context(|| format!("loading {}", path.display()))?;
     let h = loaded.header;
-    let net = loaded.net.without_aux();
+    // The auxiliary head stays for the PyTorch state dict; ONNX drops it.
+    let net = loaded.net;
     let madds = madds_of(&net, h.in_channels, h.image_size);
     let meta = ModelMeta {
         network: format!("{:?}", h.config.network).to_lowercase(),
@@ -113,8 +115,8 @@ fn print_report(what: &str, r: &ParityReport) {
     }
 }
 
-/// Refuses to replace `path` unless it is absent, an ONNX model of ours, or `force` is set: a
-/// slip of `-o` must not destroy a checkpoint or someone else's model.
+/// Refuses to replace `path` unless it is absent, an ONNX model or safetensors file of ours, or
+/// `force` is set: a slip of `-o` must not destroy a checkpoint or someone else's model.
 fn check_output(path: &Path, force: bool) -> Result<()> {
     if force || !path.exists() {
         return Ok(());
@@ -128,10 +130,14 @@ fn check_output(path: &Path, force: bool) -> Result<()> {
     }
     // The first 4 KB say it: the producer is field 2 of the ModelProto, written before the
     // graph; a multi-gigabyte file is not read whole to refuse it.
-    let ours = super::head_of(path).is_some_and(|h| producer(&h) == Some(&b"betadarts"[..]));
+    // A safetensors file of ours carries `betadarts.version` in its header's metadata.
+    let ours = super::head_of(path).is_some_and(|h| {
+        producer(&h) == Some(&b"betadarts"[..])
+            || (h.len() > 8 && String::from_utf8_lossy(&h[8..]).contains("\"betadarts.version\""))
+    });
     if !ours {
         return refuse(format!(
-            "-o {}: the file exists and is not an ONNX model written by betadarts; refusing to \
+            "-o {}: the file exists and is not a model written by betadarts; refusing to \
              replace it (pass --force to replace it anyway)",
             path.display()
         ));
@@ -175,9 +181,47 @@ fn producer(b: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// `--format`, else the output's extension.
+fn safetensors_format(a: &ExportArgs) -> bool {
+    match a.format.as_deref() {
+        Some(f) => f == "safetensors",
+        None => a.output.extension().is_some_and(|e| e == "safetensors"),
+    }
+}
+
+/// The weights as a PyTorch state dict under the reference networks' names.
+fn export_safetensors(a: &ExportArgs, net: &TrainNet, meta: &ModelMeta) -> Result<()> {
+    if a.check || a.samples.is_some() || a.no_fold {
+        let why = "--check, --samples and --no-fold apply to ONNX exports; a safetensors file is \
+                   checked by loading it in PyTorch (python/betadarts_torch.py)";
+        return Err(betadarts_search::Error::Invalid(why.into()).into());
+    }
+    let bytes = betadarts_export::to_safetensors(net, meta)?;
+    betadarts_search::run_dir::write_atomic(&a.output, &bytes)?;
+    let reference = match net {
+        TrainNet::Nb201(_) => "NAS-Bench-201 TinyNetwork",
+        TrainNet::Darts(_) if meta.network == "imagenet" => "DARTS NetworkImageNet",
+        TrainNet::Darts(_) => "DARTS NetworkCIFAR",
+    };
+    println!(
+        "{}: {} network as a PyTorch state dict ({reference} names), {} classes, input [N, {}, {s}, {s}], {} bytes",
+        a.output.display(),
+        meta.network,
+        meta.class_names.len(),
+        meta.input_channels,
+        bytes.len(),
+        s = meta.input_size
+    );
+    Ok(())
+}
+
 pub fn export(a: ExportArgs) -> Result<()> {
     check_output(&a.output, a.force)?;
     let (net, meta) = source(&a)?;
+    if safetensors_format(&a) {
+        return export_safetensors(&a, &net, &meta);
+    }
+    let net = net.without_aux();
     let fold = !a.no_fold;
     let bytes = export_network(&net, &meta, ExportOptions { fold }).encode_to_vec();
     betadarts_search::run_dir::write_atomic(&a.output, &bytes)?;
