@@ -66,6 +66,9 @@ pub fn history(run: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The β-DARTS NB201 result, arch 9930.
+pub const BEST_ARCH: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+
 /// Path of the published DARTS V2 genotype.
 pub fn v2() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -95,4 +98,17 @@ pub fn assert_same_search(a: &Path, b: &Path, epoch: usize, keys: &[&str]) {
         std::fs::read_to_string(a.join("arch.txt")).unwrap(),
         std::fs::read_to_string(b.join("arch.txt")).unwrap()
     );
+}
+
+/// Data lines of a panel grid drawn by plotters: polylines of width 1 in a palette colour (axes
+/// and grid lines are grey or black; legend keys are width 3).
+pub fn series_lines(svg: &str) -> usize {
+    const PALETTE: [&str; 10] = [
+        "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+        "#9C755F", "#BAB0AC",
+    ];
+    svg.lines()
+        .filter(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"1\""))
+        .filter(|l| PALETTE.iter().any(|c| l.contains(c)))
+        .count()
 }

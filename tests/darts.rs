@@ -166,7 +166,7 @@ fn tiny_darts_search_writes_genotype_diagram_and_plots() {
     );
     let beta = std::fs::read_to_string(run.join("beta.svg")).unwrap();
     assert_eq!(
-        beta.matches("<polyline").count(),
+        crate::common::series_lines(&beta),
         28 * 8,
         "one line per op in each of 28 panels"
     );

@@ -63,6 +63,44 @@ fn python_pickles_read_image_exactly_as_the_binary_layouts() {
         assert!(set.labels.contains(&0) && set.labels.contains(&119));
     }
     assert_eq!((in16.image_size(), in16.num_classes()), (16, 120));
+
+    // `deploy eval` takes the test files as users have them, pickled or binary, alike.
+    let eval = |model: &Path, data: &Path| -> serde_json::Value {
+        let (m, d) = (model.to_str().unwrap(), data.to_str().unwrap());
+        serde_json::from_str(&ok(&["deploy", "eval", m, "--data", d, "--json"])).unwrap()
+    };
+    let export = |name: &str, size: &str, classes: &str| {
+        let out = d.join(name);
+        ok(&[
+            "export",
+            "--random-init",
+            "--arch",
+            crate::common::BEST_ARCH,
+            "--channels",
+            "4",
+            "--layers",
+            "1",
+            "--image-size",
+            size,
+            "--classes",
+            classes,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        out
+    };
+    let m = export("c10.onnx", "32", "10");
+    let bin = eval(&m, &d.join("c10bin/cifar-10-batches-bin/test_batch.bin"));
+    let py = eval(&m, &d.join("c10py/cifar-10-batches-py/test_batch"));
+    assert_eq!(bin["images"], 7);
+    assert_eq!((&bin["images"], &bin["top1"]), (&py["images"], &py["top1"]));
+    let m = export("in16.onnx", "16", "120");
+    let r = eval(&m, &d.join("in16/ImageNet16/val_data"));
+    assert_eq!(
+        r["images"],
+        in16.test.len(),
+        "the val images of labels 1..=120"
+    );
 }
 
 #[test]
@@ -82,6 +120,30 @@ fn searches_run_on_imagenet16_and_on_the_data_root_of_betadarts_data() {
     assert_eq!(h.len(), 2);
     let cfg = std::fs::read_to_string(run.join("config.json")).unwrap();
     assert!(cfg.contains("\"imagenet16-120\""), "{cfg}");
+    // …and retrain the cell on it: 120 classes, 16 px.
+    let train = d.join("in16-train");
+    let arch = std::fs::read_to_string(run.join("arch.txt")).unwrap();
+    ok(&[
+        "train",
+        "--arch",
+        arch.trim(),
+        "--dataset",
+        "imagenet16-120",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--channels",
+        "4",
+        "--layers",
+        "1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--out",
+        train.to_str().unwrap(),
+    ]);
+    let ckpt = betadarts_search::run_dir::read_checkpoint(&train.join("last.ckpt")).unwrap();
+    assert_eq!(ckpt.header["class_names"].as_array().unwrap().len(), 120);
 
     // No --data-dir: BETADARTS_DATA names the root, the reader finds cifar-10-batches-py/ in it.
     let run = d.join("root-run");

@@ -116,7 +116,7 @@ fn tiny_search_writes_a_valid_arch_and_history() {
     assert!(run.join("checkpoint.bin").exists());
     // Pictures: the cell, β per edge (6 panels × 5 ops), the skip share.
     let beta = std::fs::read_to_string(run.join("beta.svg")).unwrap();
-    assert_eq!(beta.matches("<polyline").count(), 30);
+    assert_eq!(crate::common::series_lines(&beta), 30);
     assert!(
         std::fs::read_to_string(run.join("cell.svg"))
             .unwrap()

@@ -12,6 +12,7 @@ mod fuzz_targets;
 mod hostile;
 mod kserve;
 mod nb201_script;
+mod pictures;
 mod regularizers;
 mod run_dir;
 mod search;

@@ -51,6 +51,18 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Whether the regular file `path` begins with `prefix` (false for anything else, unreadable
+/// files included; nothing is opened but a regular file).
+pub fn starts_with(path: &Path, prefix: &[u8]) -> bool {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = vec![0u8; prefix.len()];
+    std::fs::File::open(path)
+        .is_ok_and(|f| f.take(prefix.len() as u64).read_exact(&mut head).is_ok())
+        && head == prefix
+}
+
 /// [`read_file`] as UTF-8 text within [`TEXT_LIMIT`].
 pub fn read_text(path: &Path) -> Result<String> {
     String::from_utf8(read_file(path, TEXT_LIMIT)?).map_err(|e| {

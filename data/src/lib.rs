@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cifar::{CIFAR10_RECORD, CIFAR100_RECORD, read_cifar_file};
 pub use idx::{read_idx_images, read_idx_labels};
-pub use pickled::read_batch as read_pickled_batch;
+pub use pickled::{read_batch as read_pickled_batch, read_test_batch as read_pickled_test_batch};
 pub use resize::resize_area;
 
 mod error;

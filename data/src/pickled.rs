@@ -10,7 +10,15 @@ use crate::{Error, Result};
 
 /// One batch file: its images (3×`side`×`side`) and the labels under `label_key`, unchecked.
 pub fn read_batch(path: &Path, label_key: &str, side: usize) -> Result<(ImageSet, Vec<i64>)> {
-    let root = pickle::load(path)?;
+    batch_of(path, &pickle::load(path)?, label_key, side)
+}
+
+fn batch_of(
+    path: &Path,
+    root: &Value,
+    label_key: &str,
+    side: usize,
+) -> Result<(ImageSet, Vec<i64>)> {
     let bad = |m: String| Error::format(path, m);
     let field = |key: &str| {
         root.get(key).ok_or_else(|| {
@@ -55,6 +63,29 @@ pub fn read_batch(path: &Path, label_key: &str, side: usize) -> Result<(ImageSet
         width: side,
     };
     Ok((set, labels))
+}
+
+/// A test file as users have it, for evaluation: CIFAR-10 `test_batch` or CIFAR-100 `test`
+/// (python version; fine labels), or ImageNet16 `val_data` (16×16, labels 1-based: the images
+/// of the first `classes` labels are kept). The layout is told by the image size.
+pub fn read_test_batch(path: &Path, classes: usize) -> Result<ImageSet> {
+    let root = pickle::load(path)?;
+    let row = root
+        .get("data")
+        .and_then(|d| d.array())
+        .map_or(0, |a| a.shape.iter().skip(1).product::<usize>());
+    let (side, first) = if row == 3 * 16 * 16 { (16, 1) } else { (32, 0) };
+    let key = if root.get("fine_labels").is_some() {
+        "fine_labels"
+    } else {
+        "labels"
+    };
+    let (batch, labels) = batch_of(path, &root, key, side)?;
+    let mut out = empty(side);
+    let last = first + classes as i64 - 1;
+    let range = if side == 16 { 1..=1000 } else { first..=last };
+    append_labelled(path, &mut out, batch, &labels, range, first..=last)?;
+    Ok(out)
 }
 
 /// Keeps the images whose label is in `1..=keep` (or `0..keep` when `zero_based`), with the

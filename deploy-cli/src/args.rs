@@ -96,7 +96,8 @@ pub enum DeployWhat {
     Eval {
         /// Exported ONNX model.
         model: PathBuf,
-        /// Labelled data: CIFAR .bin file, folder of IDX files, class folders, or labels.csv folder.
+        /// Labelled data: a CIFAR .bin file, a python-version CIFAR test file (test_batch, test) or
+        /// ImageNet16 val_data, a folder of IDX files, class folders, or a labels.csv folder.
         #[arg(long)]
         data: PathBuf,
         /// tract or ort.

@@ -75,6 +75,12 @@ pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
 fn read(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
     let classes = meta.class_names.len() as u32;
     if path.is_file() {
+        // Python pickles (protocol 2+ starts with 0x80): torchvision's CIFAR, ImageNet16.
+        if betadarts_data::files::starts_with(path, &[0x80]) {
+            return betadarts_data::read_pickled_test_batch(path, classes as usize)
+                .map(EvalData::Memory)
+                .map_err(data_err);
+        }
         let record = if classes > 10 {
             betadarts_data::CIFAR100_RECORD
         } else {

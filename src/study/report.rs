@@ -95,20 +95,6 @@ fn lambda_label(c: &ConfigSpec) -> String {
     c.lambda.clone().unwrap_or_else(|| "no λ".into())
 }
 
-/// y range of line plots: the data's, padded, within [0, 1].
-fn auto_range(series: &[Vec<f64>]) -> (f64, f64) {
-    let v = series.iter().flatten().filter(|x| x.is_finite());
-    let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-        (a.min(x), b.max(x))
-    });
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.1).max(0.01);
-    let r = |x: f64| (x * 1000.0).round() / 1000.0;
-    (r((lo - pad).max(0.0)), r((hi + pad).min(1.0)))
-}
-
 fn series_label(c: &ConfigSpec) -> String {
     if c.temperature == "none" {
         c.regularizer.clone()
@@ -302,7 +288,6 @@ struct EpochPlot {
     title: &'static str,
     label: &'static str,
     figure: Figure,
-    range: Option<(f64, f64)>,
 }
 
 fn write_plots(
@@ -336,32 +321,28 @@ fn write_plots(
     };
     let plots = [
         EpochPlot {
-            file: "beta_norm.svg",
+            file: "beta_norm",
             title: "Mean ‖β‖₂ per edge over epochs (mean over seeds)",
             label: "‖β‖₂",
             figure: |r| r.diagnostics.mean_beta_norm(),
-            range: None,
         },
         EpochPlot {
-            file: "entropy.svg",
+            file: "entropy",
             title: "Mean β entropy per edge / ln K (1 uniform, 0 one-hot; mean over seeds)",
             label: "entropy / ln K",
             figure: entropy_share,
-            range: None,
         },
         EpochPlot {
-            file: "skip_share.svg",
+            file: "skip_share",
             title: "Share of skip-connections in the derived cell (mean over seeds)",
             label: "skip share",
             figure: |r| r.skip_share,
-            range: Some((0.0, 1.0)),
         },
         EpochPlot {
-            file: "reg_share.svg",
+            file: "reg_share",
             title: "Regularizer's share of the gradient on α (mean over seeds)",
             label: "‖∇(λ·reg)‖ / (‖∇CE‖ + ‖∇(λ·reg)‖)",
             figure: reg_share,
-            range: Some((0.0, 1.0)),
         },
     ];
     for p in plots {
@@ -369,13 +350,11 @@ fn write_plots(
             .iter()
             .map(|c| over_epochs(runs_of(c), &p.figure))
             .collect();
-        let range = p.range.unwrap_or_else(|| auto_range(&series));
-        let svg = viz::line_chart(p.title, p.label, &names, &series, range);
-        write_atomic(&out.join(p.file), svg.as_bytes())?;
-        let _ = writeln!(md, "![{}]({})\n", p.label, p.file);
+        viz::line_chart(p.title, p.label, &names, &series)?.write(out, p.file)?;
+        let _ = writeln!(md, "![{}]({}.svg)\n", p.label, p.file);
     }
 
-    // Final accuracy per λ schedule: one group per schedule, one bar per regularizer (+T).
+    // Final accuracy per λ schedule: one group per schedule, one mean ± std per regularizer (+T).
     let mut groups: Vec<String> = Vec::new();
     let mut series: Vec<String> = Vec::new();
     for c in &study.configs {
@@ -427,8 +406,7 @@ fn write_plots(
     };
     let g: Vec<&str> = groups.iter().map(String::as_str).collect();
     let s: Vec<&str> = series.iter().map(String::as_str).collect();
-    let svg = viz::grouped_bars(title, label, &g, &s, &values, (0.0, 100.0));
-    write_atomic(&out.join("accuracy_by_lambda.svg"), svg.as_bytes())?;
+    viz::grouped_means(title, label, &g, &s, &values)?.write(out, "accuracy_by_lambda")?;
     let _ = writeln!(
         md,
         "![final accuracy per λ schedule](accuracy_by_lambda.svg)\n"
@@ -445,16 +423,15 @@ fn write_plots(
         let Some(cfg) = &r.config else { continue };
         let space = cfg.space();
         let beta: Vec<_> = r.history.iter().map(|h| h.beta.clone()).collect();
-        let svg = viz::beta_trajectories(
+        let picture = viz::beta_trajectories(
             &format!("{} (seed {})", c.name, r.spec.seed),
             &beta,
             &space.alpha_names(),
             &space.edge_labels(),
             &space.op_names(),
-        );
-        let file = format!("beta/{}.svg", c.name);
-        write_atomic(&out.join(&file), svg.as_bytes())?;
-        let _ = writeln!(md, "- [{}]({file})", c.name);
+        )?;
+        picture.write(&out.join("beta"), &c.name)?;
+        let _ = writeln!(md, "- [{}](beta/{}.svg)", c.name, c.name);
     }
     Ok(())
 }

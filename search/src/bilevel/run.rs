@@ -484,8 +484,9 @@ fn drive(
     })
 }
 
-/// `cell.svg`/`cell.dot` of the current derived cell, `beta.svg` (β per edge over epochs) and
-/// `skip_share.svg`, refreshed after every epoch so a running search can be watched.
+/// `cell.svg`/`cell.dot` of the current derived cell, and as SVG + PNG `beta` (β per edge over
+/// epochs), `skip_share`, `beta_norm` and `nb201`, refreshed after every epoch so a running
+/// search can be watched.
 fn write_pictures(
     run_dir: &Path,
     cfg: &SearchConfig,
@@ -504,24 +505,23 @@ fn write_pictures(
         "{} search, {} regularizer, λ {}",
         cfg.space, cfg.regularizer, cfg.lambda
     );
-    let svg = viz::beta_trajectories(
+    viz::beta_trajectories(
         &title,
         &beta,
         &space.alpha_names(),
         &space.edge_labels(),
         &space.op_names(),
-    );
-    write_atomic(&run_dir.join("beta.svg"), svg.as_bytes())?;
+    )?
+    .write(run_dir, "beta")?;
     let skip: Vec<f64> = history.iter().map(|r| r.skip_share).collect();
     let none: Vec<f64> = history.iter().map(|r| r.none_share).collect();
-    let svg = viz::line_chart(
+    viz::line_chart(
         "Derived cell: share of skip-connections and none",
         "share of edges",
         &["skip_connect", "none"],
         &[skip, none],
-        (0.0, 1.0),
-    );
-    write_atomic(&run_dir.join("skip_share.svg"), svg.as_bytes())?;
+    )?
+    .write(run_dir, "skip_share")?;
     // ‖β‖₂ per edge of the first α tensor (NB201's only one; DARTS' normal cell).
     let edges = space.edge_labels().first().cloned().unwrap_or_default();
     let norms: Vec<Vec<f64>> = (0..edges.len())
@@ -541,7 +541,7 @@ fn write_pictures(
         .collect();
     let names: Vec<&str> = edges.iter().map(String::as_str).collect();
     let k = space.op_names().len() as f64;
-    let svg = viz::line_chart(
+    viz::line_chart(
         &format!(
             "‖β‖₂ per edge of {} (1/√K = {:.2} uniform, 1 one-hot)",
             space.alpha_names().first().copied().unwrap_or("α"),
@@ -550,9 +550,8 @@ fn write_pictures(
         "‖β‖₂",
         &names,
         &norms,
-        (0.0, 1.0),
-    );
-    write_atomic(&run_dir.join("beta_norm.svg"), svg.as_bytes())?;
+    )?
+    .write(run_dir, "beta_norm")?;
     if history.iter().any(|r| r.nb201.is_some()) {
         let cols = [1usize, 3, 5];
         let series: Vec<Vec<f64>> = cols
@@ -565,14 +564,13 @@ fn write_pictures(
             })
             .collect();
         let names: Vec<&str> = cols.iter().map(|&c| COLUMNS[c]).collect();
-        let svg = viz::line_chart(
+        viz::line_chart(
             "NAS-Bench-201 test accuracy of the derived arch",
             "top-1 %",
             &names,
             &series,
-            (0.0, 100.0),
-        );
-        write_atomic(&run_dir.join("nb201.svg"), svg.as_bytes())?;
+        )?
+        .write(run_dir, "nb201")?;
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ use crate::rng::Rng;
 use crate::run_dir::tensorboard::{self, EventWriter};
 use crate::run_dir::{
     Checkpoint, RunDir, append_json_line, load_checkpoint, read_checkpoint, read_json_lines,
-    save_checkpoint, truncate_json_lines, write_atomic, write_checkpoint,
+    save_checkpoint, truncate_json_lines, write_checkpoint,
 };
 use crate::viz;
 use crate::{Error, Result};
@@ -562,29 +562,24 @@ fn drive(
     })
 }
 
-/// `loss.svg` and `accuracy.svg`: train and test curves over epochs.
+/// `loss` and `accuracy` (SVG + PNG): train and test curves over epochs.
 fn write_curves(run_dir: &Path, h: &[TrainRecord]) -> Result<()> {
     let col = |f: fn(&TrainRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
-    let max_loss = h
-        .iter()
-        .flat_map(|r| [r.train_loss, r.test_loss])
-        .fold(0.1, f64::max);
-    let svg = viz::line_chart(
+    let train_test = ["train", "test"];
+    viz::line_chart(
         "Loss",
         "cross-entropy",
-        &["train", "test"],
+        &train_test,
         &[col(|r| r.train_loss), col(|r| r.test_loss)],
-        (0.0, (max_loss * 10.0).ceil() / 10.0),
-    );
-    write_atomic(&run_dir.join("loss.svg"), svg.as_bytes())?;
-    let svg = viz::line_chart(
+    )?
+    .write(run_dir, "loss")?;
+    viz::line_chart(
         "Accuracy",
         "top-1 %",
-        &["train", "test"],
+        &train_test,
         &[col(|r| r.train_acc), col(|r| r.test_acc)],
-        (0.0, 100.0),
-    );
-    write_atomic(&run_dir.join("accuracy.svg"), svg.as_bytes())
+    )?
+    .write(run_dir, "accuracy")
 }
 
 #[cfg(test)]

@@ -170,9 +170,19 @@ impl CellGraph {
                     0.25 * x1 + 0.5 * mx + 0.25 * x2,
                     0.25 * y1 + 0.5 * my + 0.25 * y2,
                 );
+                // A white box behind the label keeps it readable over crossing edges. (A white
+                // text stroke under `paint-order` did the same in browsers, but cairo and older
+                // librsvg ignore paint-order and painted the stroke over the letters.)
+                let w = 6.4 * label.chars().count() as f64 + 4.0;
                 let _ = writeln!(
                     out,
-                    "<text x=\"{lx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#222\" paint-order=\"stroke\" stroke=\"white\" stroke-width=\"3\">{}</text>",
+                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"13\" fill=\"white\" fill-opacity=\"0.85\"/>",
+                    lx - w / 2.0,
+                    ly - 13.0
+                );
+                let _ = writeln!(
+                    out,
+                    "<text x=\"{lx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#222\">{}</text>",
                     ly - 3.0,
                     esc(label)
                 );

@@ -1,13 +1,16 @@
-//! Pictures of results: cell diagrams (SVG and Graphviz DOT) and α/β trajectories over epochs
-//! (SVG line charts). Plain SVG text, no drawing library.
+//! Pictures of results: cell diagrams (SVG and Graphviz DOT, plain SVG text) and charts over
+//! epochs drawn with plotters as SVG and PNG: β per edge, losses and accuracies, study
+//! comparisons (axes with tick values, legends, each panel scaled to its data).
 
 mod bars;
 mod cell;
 mod chart;
+mod figure;
 
-pub use bars::grouped_bars;
+pub use bars::grouped_means;
 pub use cell::{CellGraph, DRAWN_BY, cells_dot, cells_svg, darts_cells, nb201_cell};
 pub use chart::{beta_trajectories, line_chart};
+pub use figure::Picture;
 
 /// Escapes text for SVG/XML.
 pub(crate) fn esc(s: &str) -> String {
@@ -16,9 +19,3 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
-
-/// Distinct line colours (Tableau 10).
-pub(crate) const PALETTE: [&str; 10] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
-];
