@@ -69,6 +69,41 @@ pub fn history(run: &Path) -> Vec<serde_json::Value> {
 /// The β-DARTS NB201 result, arch 9930.
 pub const BEST_ARCH: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 
+/// `export --random-init` of the NB201 network of [`BEST_ARCH`] at C=4, N=1, 8 px, to `out`.
+pub fn tiny_nb201_export(out: &str) -> Vec<String> {
+    let a = [
+        "export",
+        "--random-init",
+        "--arch",
+        BEST_ARCH,
+        "--channels",
+        "4",
+        "--layers",
+        "1",
+    ];
+    let mut v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+    v.extend(["--image-size", "8", "-o", out].map(String::from));
+    v
+}
+
+/// One epoch of `train` of the NB201 network of `arch` at C=4, N=1, 8 px, into `out`.
+pub fn tiny_nb201_train(arch: &str, out: &str) -> Vec<String> {
+    let a = [
+        "train",
+        "--arch",
+        arch,
+        "--channels",
+        "4",
+        "--layers",
+        "1",
+        "--image-size",
+        "8",
+    ];
+    let mut v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+    v.extend(["--epochs", "1", "--out", out].map(String::from));
+    v
+}
+
 /// Path of the published DARTS V2 genotype.
 pub fn v2() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

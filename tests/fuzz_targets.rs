@@ -236,7 +236,7 @@ fn write_seed_corpus() {
         &std::fs::read(repo.join("models/genotypes/DARTS_V2.json")).unwrap(),
     );
     put("genotype", "PC_DARTS.py", b"Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('dil_conv_3x3', 1)], normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), ('max_pool_3x3', 0), ('sep_conv_5x5', 1), ('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), ('sep_conv_3x3', 2)], reduce_concat=[2, 3, 4, 5])");
-    let best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    let best = crate::common::BEST_ARCH;
     put("nb201-arch", "best.txt", best.as_bytes());
     put(
         "nb201-arch",
@@ -303,20 +303,9 @@ fn write_seed_corpus() {
     );
 
     let onnx = tmp.path().join("m.onnx");
-    crate::common::ok(&[
-        "export",
-        "--random-init",
-        "--arch",
-        best,
-        "--channels",
-        "4",
-        "--layers",
-        "1",
-        "--image-size",
-        "8",
-        "-o",
+    crate::common::ok(&crate::common::args(&crate::common::tiny_nb201_export(
         onnx.to_str().unwrap(),
-    ]);
+    )));
     put(
         "onnx",
         "nb201-c4-l1-s8.onnx",

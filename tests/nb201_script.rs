@@ -16,17 +16,17 @@ fn the_table_script_reads_each_column_from_its_dataset_and_split() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("nb201.csv");
     // A folder: the API is opened in fast mode (the fake asserts it).
-    run_ok(
-        Command::new(&py)
-            .arg(format!("{repo}/scripts/nb201_table.py"))
-            .arg(dir.path())
+    let fake = format!("{repo}/tests/clients/fake_nats_bench");
+    let script = || {
+        let mut c = Command::new(&py);
+        c.arg(format!("{repo}/scripts/nb201_table.py"));
+        c.arg(dir.path())
             .arg("-o")
             .arg(&csv)
-            .env(
-                "PYTHONPATH",
-                format!("{repo}/tests/clients/fake_nats_bench"),
-            ),
-    );
+            .env("PYTHONPATH", &fake);
+        c
+    };
+    run_ok(&mut script());
     let table = csv.to_str().unwrap();
     let row: serde_json::Value =
         serde_json::from_str(&ok(&["nb201", "--table", table, "--json", "lookup", "1"])).unwrap();
@@ -42,17 +42,7 @@ fn the_table_script_reads_each_column_from_its_dataset_and_split() {
     .unwrap();
     assert_eq!(row["index"], 2);
     // An existing output is never overwritten.
-    let again = Command::new(&py)
-        .arg(format!("{repo}/scripts/nb201_table.py"))
-        .arg(dir.path())
-        .arg("-o")
-        .arg(&csv)
-        .env(
-            "PYTHONPATH",
-            format!("{repo}/tests/clients/fake_nats_bench"),
-        )
-        .output()
-        .unwrap();
+    let again = script().output().unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
 }

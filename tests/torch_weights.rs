@@ -143,23 +143,9 @@ fn safetensors_weights_give_the_logits_of_deploy_predict() {
     let run = d.join("nb201");
     let arch =
         "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|";
-    ok(&[
-        "train",
-        "--arch",
-        arch,
-        "--channels",
-        "4",
-        "--layers",
-        "1",
-        "--image-size",
-        "8",
-        "--epochs",
-        "1",
-        "--steps-per-epoch",
-        "3",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let mut a = crate::common::tiny_nb201_train(arch, run.to_str().unwrap());
+    a.extend(["--steps-per-epoch", "3"].map(String::from));
+    ok(&args(&a));
     check(d, "nb201", &[run.to_str().unwrap()], false);
     // The ImageNet network's stems, untrained, on RGB input.
     let g = v2();
@@ -189,28 +175,13 @@ fn safetensors_weights_give_the_logits_of_deploy_predict() {
 fn safetensors_exports_do_not_replace_other_files_and_refuse_onnx_flags() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("w.safetensors");
-    let base = [
-        "export",
-        "--random-init",
-        "--arch",
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
-        "--channels",
-        "4",
-        "--layers",
-        "1",
-        "--image-size",
-        "8",
-        "-o",
-    ];
-    let mut a = base.to_vec();
-    a.push(out.to_str().unwrap());
-    ok(&a);
-    ok(&a); // re-exporting over our own file
+    let mut a = crate::common::tiny_nb201_export(out.to_str().unwrap());
+    ok(&args(&a));
+    ok(&args(&a)); // re-exporting over our own file
     std::fs::write(&out, b"someone else's weights").unwrap();
-    let err = crate::common::fails(&a, 2);
+    let err = crate::common::fails(&args(&a), 2);
     assert!(err.contains("not a model written by betadarts"), "{err}");
-    a.push("--force");
-    a.push("--check");
-    let err = crate::common::fails(&a, 2);
+    a.extend(["--force", "--check"].map(String::from));
+    let err = crate::common::fails(&args(&a), 2);
     assert!(err.contains("apply to ONNX"), "{err}");
 }

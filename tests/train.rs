@@ -70,21 +70,8 @@ fn tiny_training_learns_and_resumes_identically() {
 fn nb201_network_trains_from_an_arch_string() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("nb");
-    ok(&[
-        "train",
-        "--arch",
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
-        "--channels",
-        "4",
-        "--layers",
-        "1",
-        "--image-size",
-        "8",
-        "--epochs",
-        "1",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let a = crate::common::tiny_nb201_train(crate::common::BEST_ARCH, run.to_str().unwrap());
+    ok(&args(&a));
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["network"], "nb201");

@@ -203,16 +203,21 @@ fn export_safetensors(a: &ExportArgs, net: &TrainNet, meta: &ModelMeta) -> Resul
         TrainNet::Darts(_) if meta.network == "imagenet" => "DARTS NetworkImageNet",
         TrainNet::Darts(_) => "DARTS NetworkCIFAR",
     };
-    println!(
-        "{}: {} network as a PyTorch state dict ({reference} names), {} classes, input [N, {}, {s}, {s}], {} bytes",
-        a.output.display(),
+    let what = format!("as a PyTorch state dict ({reference} names)");
+    println!("{}", written(&a.output, meta, &what, bytes.len()));
+    Ok(())
+}
+
+/// The line that says what was written.
+fn written(path: &Path, meta: &ModelMeta, what: &str, bytes: usize) -> String {
+    let s = meta.input_size;
+    format!(
+        "{}: {} network {what}, {} classes, input [N, {}, {s}, {s}], {bytes} bytes",
+        path.display(),
         meta.network,
         meta.class_names.len(),
         meta.input_channels,
-        bytes.len(),
-        s = meta.input_size
-    );
-    Ok(())
+    )
 }
 
 pub fn export(a: ExportArgs) -> Result<()> {
@@ -225,16 +230,12 @@ pub fn export(a: ExportArgs) -> Result<()> {
     let fold = !a.no_fold;
     let bytes = export_network(&net, &meta, ExportOptions { fold }).encode_to_vec();
     betadarts_search::run_dir::write_atomic(&a.output, &bytes)?;
-    println!(
-        "{}: {} network, {} classes, input [N, {}, {s}, {s}], {} bytes{}",
-        a.output.display(),
-        meta.network,
-        meta.class_names.len(),
-        meta.input_channels,
-        bytes.len(),
-        if fold { ", BN folded" } else { "" },
-        s = meta.input_size
-    );
+    let what = if fold {
+        "as ONNX, BN folded"
+    } else {
+        "as ONNX"
+    };
+    println!("{}", written(&a.output, &meta, what, bytes.len()));
     if !a.check {
         return Ok(());
     }
