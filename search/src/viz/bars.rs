@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{legend, legend_width};
+use super::chart::{legend, legend_width, ticks};
 use super::figure::{DrawResult, FONT, Figure, Picture, colour, render, y_range};
 use crate::Result;
 
@@ -55,6 +55,7 @@ impl Figure for Groups<'_> {
             .y_label_area_size(64)
             .build_cartesian_2d(-0.5..g - 0.5, range.0..range.1)?;
         let names = self.groups;
+        let fmt = ticks(range, 8);
         chart
             .configure_mesh()
             .label_style((FONT, 15))
@@ -70,6 +71,8 @@ impl Figure for Groups<'_> {
                     _ => String::new(),
                 }
             })
+            .y_labels(8)
+            .y_label_formatter(&fmt)
             .y_desc(self.y_label)
             .draw()?;
         let n = self.series.len().max(1) as f64;

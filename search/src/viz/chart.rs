@@ -10,7 +10,7 @@ use crate::Result;
 
 /// Tick labels with the decimals of the tick step: the smallest 1, 2 or 5 × 10^k that puts at
 /// most `labels` ticks on the range (how plotters places them).
-fn ticks(range: (f64, f64), labels: usize) -> impl Fn(&f64) -> String {
+pub(super) fn ticks(range: (f64, f64), labels: usize) -> impl Fn(&f64) -> String {
     let span = (range.1 - range.0).abs().max(1e-12);
     let mut scale = 10f64.powf((span / labels as f64).log10().floor());
     let step = loop {
