@@ -355,6 +355,22 @@ pub struct ExportArgs {
     /// Keep BN as BatchNormalization nodes instead of folding it into the convolutions.
     #[arg(long)]
     pub no_fold: bool,
+    /// Write a statically quantized INT8 model (QDQ: int8 per-channel weights, uint8
+    /// activations calibrated on --calibrate); compare it with the float model by
+    /// `deploy eval INT8.onnx --baseline FLOAT.onnx --data …`.
+    #[arg(long, requires = "calibrate")]
+    pub int8: bool,
+    /// Calibration images for --int8: anything `deploy eval --data` reads (class folders, a
+    /// labels.csv folder, a CIFAR test file, IDX files).
+    #[arg(long, requires = "int8")]
+    pub calibrate: Option<PathBuf>,
+    /// How activation ranges are chosen: minmax, or percentile[:P] (clip to the P and 100 − P
+    /// percentiles; P = 99.99 by default).
+    #[arg(long, default_value = "minmax")]
+    pub calibration: String,
+    /// At most this many calibration images (spread evenly over the data).
+    #[arg(long, default_value_t = 512)]
+    pub calibration_images: usize,
     /// Check the exported file against the burn network in tract and ONNX Runtime (when its
     /// library is found: ORT_DYLIB_PATH or `pip install onnxruntime`); fails on a mismatch.
     #[arg(long)]

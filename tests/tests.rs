@@ -10,6 +10,7 @@ mod export;
 mod fuzz;
 mod fuzz_targets;
 mod hostile;
+mod int8;
 mod kserve;
 mod nb201_script;
 mod pictures;

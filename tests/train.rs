@@ -184,3 +184,19 @@ fn imagenet_network_trains_on_an_image_folder() {
         serde_json::json!(["n01_red", "n02_blue"])
     );
 }
+
+/// Regression: at 28 px (Fashion-MNIST's own size) the CIFAR network's auxiliary head got 7×7
+/// features, pooled them to 1×1, and its 2×2 conv gave an empty map: the loss was NaN at the
+/// first step. The head is now left out below 32 px, with a warning.
+#[test]
+fn the_cifar_network_trains_at_28_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut a = tiny(&run, &["--steps-per-epoch", "2"]);
+    let size = a.iter().position(|s| s == "--image-size").unwrap();
+    a[size + 1] = "28".into();
+    ok(&args(&a));
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["auxiliary"], false);
+}

@@ -113,5 +113,10 @@ pub enum DeployWhat {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// A second model evaluated on the same data with the same engine (the float model
+        /// beside its INT8 version, say): both accuracies, their difference and how often the
+        /// two predict the same class.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
 }

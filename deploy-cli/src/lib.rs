@@ -3,6 +3,7 @@
 //! share one set of flags and one implementation. Depends on neither burn nor the search code.
 
 mod args;
+mod eval;
 pub mod parse;
 mod run;
 

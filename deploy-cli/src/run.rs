@@ -7,12 +7,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use betadarts_data::files;
 use betadarts_deploy::serve::{ServeConfig, shutdown_signal, start};
-use betadarts_deploy::{EngineKind, ModelMeta, bench, eval, load_engine, ort_available, predict};
-use indicatif::{ProgressBar, ProgressStyle};
+use betadarts_deploy::{EngineKind, ModelMeta, bench, load_engine, ort_available, predict};
 
 use crate::DeployWhat;
 
-fn read_model(path: &Path) -> Result<(Vec<u8>, ModelMeta)> {
+pub(crate) fn read_model(path: &Path) -> Result<(Vec<u8>, ModelMeta)> {
     let bytes = files::read_file(path, files::MODEL_LIMIT)?;
     let meta = ModelMeta::from_onnx(&bytes).with_context(|| path.display().to_string())?;
     Ok((bytes, meta))
@@ -198,51 +197,16 @@ pub fn run(what: DeployWhat, quiet: bool) -> Result<()> {
             threads,
             batch,
             json,
+            baseline,
         } => {
-            let (bytes, meta) = read_model(&model)?;
-            let mut engine = load_engine(engine.parse()?, &bytes, threads)?;
-            // Its errors name the file or folder themselves.
-            let set = eval::open(&data, &meta)?;
-            if set.is_empty() {
-                bail!("{}: no labelled images", data.display());
-            }
-            let bar = if quiet || json {
-                ProgressBar::hidden()
-            } else {
-                ProgressBar::new(set.len() as u64)
+            let how = crate::eval::How {
+                engine: engine.parse()?,
+                threads,
+                batch,
+                json,
+                quiet,
             };
-            bar.set_style(
-                ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({elapsed}<{eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            let report = eval::evaluate(engine.as_mut(), &meta, &set, batch, |done, _| {
-                bar.set_position(done as u64)
-            })?;
-            bar.finish_and_clear();
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                println!(
-                    "{}: {} images, top-1 {:.2}%, top-5 {:.2}%",
-                    data.display(),
-                    report.images,
-                    report.top1,
-                    report.top5
-                );
-                println!(
-                    "{:<20} {:>6} {:>8}  most confused with",
-                    "class", "images", "acc %"
-                );
-                for c in &report.per_class {
-                    let conf = c
-                        .most_confused_with
-                        .as_ref()
-                        .map_or(String::new(), |(n, k)| format!("{n} ({k})"));
-                    println!("{:<20} {:>6} {:>8.1}  {conf}", c.class, c.count, c.accuracy);
-                }
-            }
-            Ok(())
+            crate::eval::run(&model, baseline.as_deref(), &data, &how)
         }
     }
 }

@@ -183,6 +183,16 @@ impl ModelMeta {
     }
 }
 
+/// The value of one `metadata_props` key of an ONNX model (`quantization` of INT8 exports, say).
+pub fn prop(onnx: &[u8], key: &str) -> Option<String> {
+    let proto = ModelProto::decode(onnx).ok()?;
+    proto
+        .metadata_props
+        .into_iter()
+        .find(|p| p.key == key)
+        .map(|p| p.value)
+}
+
 mod erased {
     pub trait Json {
         fn json(&self) -> String;

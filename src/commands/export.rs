@@ -191,9 +191,9 @@ fn safetensors_format(a: &ExportArgs) -> bool {
 
 /// The weights as a PyTorch state dict under the reference networks' names.
 fn export_safetensors(a: &ExportArgs, net: &TrainNet, meta: &ModelMeta) -> Result<()> {
-    if a.check || a.samples.is_some() || a.no_fold {
-        let why = "--check, --samples and --no-fold apply to ONNX exports; a safetensors file is \
-                   checked by loading it in PyTorch (python/betadarts_torch.py)";
+    if a.check || a.samples.is_some() || a.no_fold || a.int8 {
+        let why = "--check, --samples, --no-fold and --int8 apply to ONNX exports; a safetensors \
+                   file is checked by loading it in PyTorch (python/betadarts_torch.py)";
         return Err(betadarts_search::Error::Invalid(why.into()).into());
     }
     let bytes = betadarts_export::to_safetensors(net, meta)?;
@@ -228,7 +228,21 @@ pub fn export(a: ExportArgs) -> Result<()> {
     }
     let net = net.without_aux();
     let fold = !a.no_fold;
-    let bytes = export_network(&net, &meta, ExportOptions { fold }).encode_to_vec();
+    let model = export_network(&net, &meta, ExportOptions { fold });
+    if let Some(data) = a.calibrate.as_deref().filter(|_| a.int8) {
+        if a.check || a.samples.is_some() || !fold {
+            let why = "--int8 takes neither --check/--samples (compare with the float model by \
+                       `deploy eval INT8.onnx --baseline FLOAT.onnx`) nor --no-fold";
+            return Err(betadarts_search::Error::Invalid(why.into()).into());
+        }
+        let q = super::int8::quantized(&model, &meta, data, &a.calibration, a.calibration_images)?;
+        let bytes = q.encode_to_vec();
+        betadarts_search::run_dir::write_atomic(&a.output, &bytes)?;
+        let what = "as INT8 ONNX (QDQ)";
+        println!("{}", written(&a.output, &meta, what, bytes.len()));
+        return Ok(());
+    }
+    let bytes = model.encode_to_vec();
     betadarts_search::run_dir::write_atomic(&a.output, &bytes)?;
     let what = if fold {
         "as ONNX, BN folded"

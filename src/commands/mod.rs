@@ -3,6 +3,7 @@
 pub mod bench;
 mod export;
 mod genotype;
+mod int8;
 mod nb201;
 mod search;
 mod study;

@@ -157,18 +157,20 @@ fn workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// The auxiliary head needs ≥ 5×5 features at the second reduction; smaller images train
-/// without it (with a warning) rather than fail.
+/// The auxiliary head pools 5×5 (stride 3 CIFAR, 2 ImageNet) and then convolves 2×2, so the
+/// pool must leave at least 2×2: features of side ≥ 5 + stride at the second reduction (8 for
+/// CIFAR's 32 px). Smaller images train without it (with a warning) rather than fail: at 28 px
+/// (Fashion-MNIST) the 7×7 features pooled to 1×1 and the head's conv gave an empty map, NaN.
 fn effective(mut cfg: TrainConfig, image: usize) -> TrainConfig {
-    let at_aux = match cfg.network {
-        TrainNetwork::Cifar => image / 4,
-        TrainNetwork::Imagenet => image / 16,
-        TrainNetwork::Nb201 => 0,
+    let (at_aux, stride) = match cfg.network {
+        TrainNetwork::Cifar => (image.div_ceil(4), 3),
+        TrainNetwork::Imagenet => (image.div_ceil(16), 2),
+        TrainNetwork::Nb201 => (0, 1),
     };
-    if cfg.auxiliary && at_aux < 5 {
+    if cfg.auxiliary && at_aux < 5 + stride {
         tracing::warn!(
             image,
-            "auxiliary head disabled: images too small for its 5×5 pooling"
+            "auxiliary head disabled: images too small for its 5×5 pooling and 2×2 conv"
         );
         cfg.auxiliary = false;
     }

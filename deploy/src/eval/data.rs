@@ -1,16 +1,12 @@
-//! Accuracy of an exported model on labelled data: a CIFAR test file, IDX test files, an
-//! ImageNet-style validation folder (one sub-folder per class), or a flat folder with a
-//! `labels.csv` (`file` and `label` columns; label = class index or class name). This is how
-//! ImageNet-transfer accuracy of an exported model is validated.
+//! Labelled data for evaluation, in the layouts users have, and the model inputs made of it.
 
 use std::path::{Path, PathBuf};
 
 use betadarts_data::folder::FolderSplit;
 use betadarts_data::{ImageSet, read_cifar_file, read_idx_images, read_idx_labels, resize_area};
-use serde::Serialize;
 
-use crate::preprocess::{decode, to_input, top_k};
-use crate::{Engine, Error, ModelMeta, Result};
+use crate::preprocess::{decode, to_input};
+use crate::{Error, ModelMeta, Result};
 
 /// Labelled examples, in memory (datasets) or as files (folders).
 pub enum EvalData {
@@ -190,60 +186,44 @@ fn flat(dir: &Path, labels: &Path, meta: &ModelMeta) -> Result<EvalData> {
 }
 
 /// Per-class result.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassResult {
-    pub class: String,
-    pub count: usize,
-    pub correct: usize,
-    pub accuracy: f64,
-    /// The class this one is most often mistaken for, with the count.
-    pub most_confused_with: Option<(String, usize)>,
+/// Model inputs made from evaluation data: images resized and normalised as the model's
+/// metadata says (what `evaluate`, and calibration for quantization, feed the model).
+pub struct Inputs<'a> {
+    meta: &'a ModelMeta,
+    data: &'a EvalData,
+    /// In-memory images brought to the input size once.
+    mem: Option<ImageSet>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
-    pub images: usize,
-    pub top1: f64,
-    pub top5: f64,
-    pub per_class: Vec<ClassResult>,
-}
-
-/// Runs the model over `data` in batches, calling `progress(done, total)`.
-pub fn evaluate(
-    engine: &mut dyn Engine,
-    meta: &ModelMeta,
-    data: &EvalData,
-    batch: usize,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<EvalReport> {
-    let (c, s) = (meta.input_channels, meta.input_size);
-    let k = meta.class_names.len();
-    let mut confusion = vec![vec![0usize; k]; k];
-    let (mut top1, mut top5, mut done) = (0usize, 0usize, 0usize);
-    let n = data.len();
-    let mem = match data {
-        EvalData::Memory(set) => {
-            if set.channels != c {
-                return Err(Error::Input(format!(
-                    "data has {} channels, the model takes {c}",
-                    set.channels
-                )));
+impl<'a> Inputs<'a> {
+    pub fn new(meta: &'a ModelMeta, data: &'a EvalData) -> Result<Self> {
+        let (c, s) = (meta.input_channels, meta.input_size);
+        let mem = match data {
+            EvalData::Memory(set) => {
+                if set.channels != c {
+                    return Err(Error::Input(format!(
+                        "data has {} channels, the model takes {c}",
+                        set.channels
+                    )));
+                }
+                Some(if set.height != s || set.width != s {
+                    resize_area(set, s)
+                } else {
+                    set.clone()
+                })
             }
-            Some(if set.height != s || set.width != s {
-                resize_area(set, s)
-            } else {
-                set.clone()
-            })
-        }
-        EvalData::Files(_) => None,
-    };
-    let mut start = 0;
-    while start < n {
-        let end = (start + batch).min(n);
-        let mut input = Vec::with_capacity((end - start) * c * s * s);
+            EvalData::Files(_) => None,
+        };
+        Ok(Inputs { meta, data, mem })
+    }
+
+    /// Images `start..end` as one `[N, C, S, S]` input, and their labels.
+    pub fn batch(&self, start: usize, end: usize) -> Result<(Vec<f32>, Vec<usize>)> {
+        let (meta, s) = (self.meta, self.meta.input_size);
+        let mut input = Vec::with_capacity((end - start) * meta.input_channels * s * s);
         let mut labels = Vec::with_capacity(end - start);
         for i in start..end {
-            match (&mem, data) {
+            match (&self.mem, self.data) {
                 (Some(set), _) => {
                     for (j, &p) in set.image(i).iter().enumerate() {
                         let ch = j / (s * s);
@@ -261,46 +241,11 @@ pub fn evaluate(
                     input.extend(to_input(&img, meta));
                     labels.push(*label);
                 }
-                (None, EvalData::Memory(_)) => unreachable!(),
+                (None, EvalData::Memory(_)) => unreachable!("in-memory data is prepared"),
             }
         }
-        let (logits, kk) = engine.run(&input, [end - start, c, s, s])?;
-        for (row, &label) in logits.chunks(kk).zip(&labels) {
-            let best = top_k(row, 5.min(kk));
-            if label < k {
-                confusion[label][best[0].0.min(k - 1)] += 1;
-            }
-            top1 += (best[0].0 == label) as usize;
-            top5 += best.iter().any(|(i, _)| *i == label) as usize;
-        }
-        done = end;
-        progress(done, n);
-        start = end;
+        Ok((input, labels))
     }
-    let per_class = (0..k)
-        .filter(|&i| confusion[i].iter().sum::<usize>() > 0)
-        .map(|i| {
-            let count: usize = confusion[i].iter().sum();
-            let correct = confusion[i][i];
-            let confused = (0..k)
-                .filter(|&j| j != i && confusion[i][j] > 0)
-                .max_by_key(|&j| confusion[i][j]);
-            ClassResult {
-                class: meta.class_names[i].clone(),
-                count,
-                correct,
-                accuracy: 100.0 * correct as f64 / count as f64,
-                most_confused_with: confused
-                    .map(|j| (meta.class_names[j].clone(), confusion[i][j])),
-            }
-        })
-        .collect();
-    Ok(EvalReport {
-        images: done,
-        top1: 100.0 * top1 as f64 / done.max(1) as f64,
-        top5: 100.0 * top5 as f64 / done.max(1) as f64,
-        per_class,
-    })
 }
 
 #[cfg(test)]
