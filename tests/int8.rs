@@ -137,33 +137,13 @@ fn int8_models_are_valid_run_in_both_engines_and_keep_the_float_accuracy() {
         println!("onnx checker SKIPPED: no Python with onnx");
     }
     // Bad calibration flags are refused, naming the flag.
-    let e = fails(
-        &[
-            "export",
-            r,
-            "-o",
-            "x.onnx",
-            "--int8",
-            "--calibrate",
-            c,
-            "--calibration",
-            "p99",
-        ],
-        2,
-    );
-    assert!(e.contains("--calibration"), "{e}");
-    let e = fails(
-        &[
-            "export",
-            r,
-            "-o",
-            "x.onnx",
-            "--int8",
-            "--calibrate",
-            c,
-            "--no-fold",
-        ],
-        2,
-    );
-    assert!(e.contains("--no-fold"), "{e}");
+    for (flags, named) in [
+        (&["--calibration", "p99"][..], "--calibration"),
+        (&["--no-fold"][..], "--no-fold"),
+    ] {
+        let mut a = vec!["export", r, "-o", "x.onnx", "--int8", "--calibrate", c];
+        a.extend(flags);
+        let e = fails(&a, 2);
+        assert!(e.contains(named), "{e}");
+    }
 }

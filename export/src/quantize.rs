@@ -58,6 +58,28 @@ fn scalar_f32(name: String, v: f32) -> TensorProto {
     }
 }
 
+/// A per-channel float vector (scales).
+fn floats_init(name: String, data: Vec<f32>) -> TensorProto {
+    TensorProto {
+        name,
+        dims: vec![data.len() as i64],
+        data_type: DataType::Float as i32,
+        float_data: data,
+        ..Default::default()
+    }
+}
+
+/// A per-channel int32 vector (biases and their zero points).
+fn ints_init(name: String, data: Vec<i32>) -> TensorProto {
+    TensorProto {
+        name,
+        dims: vec![data.len() as i64],
+        data_type: DataType::Int32 as i32,
+        int32_data: data,
+        ..Default::default()
+    }
+}
+
 fn bytes(name: String, dims: Vec<i64>, ty: DataType, raw: Vec<u8>) -> TensorProto {
     TensorProto {
         name,
@@ -147,13 +169,7 @@ impl Rewriter {
             DataType::Int8,
             wq.iter().map(|&v| v as u8).collect(),
         ));
-        self.inits.push(TensorProto {
-            name: sn.clone(),
-            dims: vec![co as i64],
-            data_type: DataType::Float as i32,
-            float_data: scales.clone(),
-            ..Default::default()
-        });
+        self.inits.push(floats_init(sn.clone(), scales.clone()));
         self.inits.push(bytes(
             zn.clone(),
             vec![co as i64],
@@ -176,27 +192,9 @@ impl Rewriter {
                 format!("{b}_scale"),
                 format!("{b}_zero"),
             );
-            self.inits.push(TensorProto {
-                name: qn.clone(),
-                dims: vec![co as i64],
-                data_type: DataType::Int32 as i32,
-                int32_data: bq,
-                ..Default::default()
-            });
-            self.inits.push(TensorProto {
-                name: sn.clone(),
-                dims: vec![co as i64],
-                data_type: DataType::Float as i32,
-                float_data: bs,
-                ..Default::default()
-            });
-            self.inits.push(TensorProto {
-                name: zn.clone(),
-                dims: vec![co as i64],
-                data_type: DataType::Int32 as i32,
-                int32_data: vec![0; co],
-                ..Default::default()
-            });
+            self.inits.push(ints_init(qn.clone(), bq));
+            self.inits.push(floats_init(sn.clone(), bs));
+            self.inits.push(ints_init(zn.clone(), vec![0; co]));
             let bd = format!("{b}_dq");
             self.node("DequantizeLinear", b, vec![qn, sn, zn], &bd, Some(0));
             inputs.push(bd);
