@@ -15,6 +15,7 @@ mod imagenet16;
 pub mod pickle;
 mod pickled;
 mod resize;
+mod source;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use cifar::{CIFAR10_RECORD, CIFAR100_RECORD, read_cifar_file};
 pub use idx::{read_idx_images, read_idx_labels};
 pub use pickled::{read_batch as read_pickled_batch, read_test_batch as read_pickled_test_batch};
 pub use resize::resize_area;
+pub use source::Source;
 
 mod error;
 pub mod rng;
@@ -328,7 +330,7 @@ pub fn load_folder(
     })
 }
 
-const FOLDER_HINT: &str = "imagefolder needs --data-dir DIR with DIR/train/<class>/ and DIR/val/<class>/ (or DIR/<class>/)";
+pub(crate) const FOLDER_HINT: &str = "imagefolder needs --data-dir DIR with DIR/train/<class>/ and DIR/val/<class>/ (or DIR/<class>/)";
 
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -351,83 +353,4 @@ fn missing_idx(name: DatasetName, dir: Option<&Path>) -> Error {
         "{name} files not found {place}: expected train-images-idx3-ubyte, train-labels-idx1-ubyte, \
          t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each plain or .gz); {hint}"
     ))
-}
-
-/// Training data: in memory (CIFAR, IDX, built-in) or streamed from an ImageNet-style folder.
-#[derive(Debug, Clone)]
-pub enum Source {
-    Memory(Dataset),
-    Folder {
-        train: folder::FolderSplit,
-        val: folder::FolderSplit,
-        size: usize,
-    },
-}
-
-impl Source {
-    /// `image_size` resizes in-memory sets, and is the crop side of folder images (default 224).
-    pub fn load(
-        name: DatasetName,
-        dir: Option<&Path>,
-        image_size: Option<usize>,
-    ) -> Result<Source> {
-        if name == DatasetName::Imagefolder {
-            let default = name.default_dir();
-            let dir = dir
-                .or(default.as_deref())
-                .ok_or_else(|| Error::MissingData(FOLDER_HINT.into()))?;
-            let train = folder::FolderSplit::scan(&dir.join("train"), None)?;
-            let val = folder::FolderSplit::scan(&dir.join("val"), Some(&train.classes))?;
-            return Ok(Source::Folder {
-                train,
-                val,
-                size: image_size.unwrap_or(224),
-            });
-        }
-        let ds = load(name, dir)?;
-        Ok(Source::Memory(match image_size {
-            Some(s) => ds.resized(s),
-            None => ds,
-        }))
-    }
-
-    pub fn train_len(&self) -> usize {
-        match self {
-            Source::Memory(d) => d.train.len(),
-            Source::Folder { train, .. } => train.samples.len(),
-        }
-    }
-    pub fn test_len(&self) -> usize {
-        match self {
-            Source::Memory(d) => d.test.len(),
-            Source::Folder { val, .. } => val.samples.len(),
-        }
-    }
-    pub fn channels(&self) -> usize {
-        match self {
-            Source::Memory(d) => d.channels(),
-            Source::Folder { .. } => 3,
-        }
-    }
-    pub fn image_size(&self) -> usize {
-        match self {
-            Source::Memory(d) => d.image_size(),
-            Source::Folder { size, .. } => *size,
-        }
-    }
-    pub fn class_names(&self) -> Vec<String> {
-        match self {
-            Source::Memory(d) => d.class_names.clone(),
-            Source::Folder { train, .. } => train.classes.clone(),
-        }
-    }
-    pub fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
-        match self {
-            Source::Memory(d) => (d.mean.clone(), d.std.clone()),
-            Source::Folder { .. } => (
-                folder::IMAGENET_MEAN.to_vec(),
-                folder::IMAGENET_STD.to_vec(),
-            ),
-        }
-    }
 }
