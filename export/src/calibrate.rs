@@ -75,13 +75,15 @@ fn probe(model: &ModelProto, shape: [usize; 4]) -> Result<(Vec<String>, Arc<Type
     Ok((names, plan))
 }
 
-/// Runs every image (`[c, s, s]` values each) and hands each tensor's values to `seen`.
+/// Runs every image (`[c, s, s]` values each), hands each tensor's values to `seen`, and
+/// reports each image run to `done`.
 fn each_tensor(
     names: &[String],
     plan: &Arc<TypedRunnableModel>,
     shape: [usize; 4],
     images: &[Vec<f32>],
     mut seen: impl FnMut(usize, &[f32]),
+    done: &mut dyn FnMut(),
 ) -> Result<()> {
     let fail = |e: TractError| Error::Unsupported(format!("calibration run in tract: {e}"));
     for img in images {
@@ -92,41 +94,64 @@ fn each_tensor(
             let v = t.to_plain_array_view::<f32>().map_err(fail)?;
             seen(i + 1, v.as_slice().unwrap_or(&[]));
         }
+        done();
     }
     Ok(())
 }
 
 /// The ranges of the input (`input`) and of every node output of the float `model` over
-/// `images`, one image of `shape` at a time.
+/// `images`, one image of `shape` at a time; `progress(done, total)` after each image run
+/// (percentile runs every image twice).
 pub fn calibrate(
     model: &ModelProto,
     input: &str,
     images: &[Vec<f32>],
     shape: [usize; 4],
     method: Method,
+    mut progress: impl FnMut(usize, usize),
 ) -> Result<Ranges> {
     if images.is_empty() {
         return Err(Error::Unsupported("no calibration images".into()));
     }
     let (names, plan) = probe(model, shape)?;
+    let passes = if method == Method::MinMax { 1 } else { 2 };
+    let (total, mut runs) = (passes * images.len(), 0);
+    let mut done = || {
+        runs += 1;
+        progress(runs, total);
+    };
     let mut extremes = vec![(f32::INFINITY, f32::NEG_INFINITY); names.len() + 1];
-    each_tensor(&names, &plan, shape, images, |i, v| {
-        for &x in v.iter().filter(|x| x.is_finite()) {
-            extremes[i] = (extremes[i].0.min(x), extremes[i].1.max(x));
-        }
-    })?;
+    each_tensor(
+        &names,
+        &plan,
+        shape,
+        images,
+        |i, v| {
+            for &x in v.iter().filter(|x| x.is_finite()) {
+                extremes[i] = (extremes[i].0.min(x), extremes[i].1.max(x));
+            }
+        },
+        &mut done,
+    )?;
     let ranges = match method {
         Method::MinMax => extremes.clone(),
         Method::Percentile(p) => {
             let mut hist = vec![vec![0u64; BINS]; names.len() + 1];
-            each_tensor(&names, &plan, shape, images, |i, v| {
-                let (lo, hi) = extremes[i];
-                let width = (hi - lo).max(f32::MIN_POSITIVE);
-                for &x in v.iter().filter(|x| x.is_finite()) {
-                    let b = (((x - lo) / width) * BINS as f32) as usize;
-                    hist[i][b.min(BINS - 1)] += 1;
-                }
-            })?;
+            each_tensor(
+                &names,
+                &plan,
+                shape,
+                images,
+                |i, v| {
+                    let (lo, hi) = extremes[i];
+                    let width = (hi - lo).max(f32::MIN_POSITIVE);
+                    for &x in v.iter().filter(|x| x.is_finite()) {
+                        let b = (((x - lo) / width) * BINS as f32) as usize;
+                        hist[i][b.min(BINS - 1)] += 1;
+                    }
+                },
+                &mut done,
+            )?;
             hist.iter()
                 .zip(&extremes)
                 .map(|(h, &(lo, hi))| percentile_range(h, lo, hi, p))

@@ -38,7 +38,27 @@ pub fn quantized(
         .map(|&i| inputs.batch(i, i + 1).map(|(x, _)| x))
         .collect::<Result<_, _>>()?;
     let (c, s) = (meta.input_channels, meta.input_size);
-    let ranges = calibrate(float, "image", &batch, [1, c, s, s], method)?;
+    // Hidden when stderr is not a terminal.
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "calibrate [{bar:30}] {pos}/{len} ({elapsed}<{eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let ranges = calibrate(
+        float,
+        "image",
+        &batch,
+        [1, c, s, s],
+        method,
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
     let info = serde_json::json!({
         "format": "QDQ",
         "weights": "int8, per output channel, symmetric",

@@ -34,10 +34,5 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Value, String> {
     vm::Machine::new(bytes).run()
 }
 
-/// What a value is, for error messages.
-pub fn describe(v: &Value) -> String {
-    v.describe()
-}
-
 #[cfg(test)]
 mod tests;

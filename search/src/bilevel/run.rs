@@ -191,6 +191,7 @@ fn load_data(config: &SearchConfig) -> Result<Dataset> {
     if config.dataset == data::DatasetName::Imagefolder {
         let size = config.image_size.unwrap_or(32);
         let dir = config.data_dir.as_deref();
+        tracing::info!(size, "decoding the image folder into memory (all cores)");
         return Ok(data::load_folder(
             dir,
             &config.classes,
