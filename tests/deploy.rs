@@ -173,7 +173,7 @@ fn eval_matches_an_independent_count_on_idx_files_and_a_folder() {
     first.images.truncate(30 * 784);
     first.labels.truncate(30);
     for i in 0..30 {
-        let d = folder.join(&meta.class_names[first.labels[i] as usize].replace('/', "_"));
+        let d = folder.join(meta.class_names[first.labels[i] as usize].replace('/', "_"));
         std::fs::create_dir_all(&d).unwrap();
         image::GrayImage::from_raw(28, 28, first.image(i).to_vec())
             .unwrap()

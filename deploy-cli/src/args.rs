@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use betadarts_deploy::EngineKind;
 use clap::Subcommand;
 
 use crate::parse::{count, seconds, within};
@@ -15,8 +16,8 @@ pub enum DeployWhat {
         /// Image files (PNG/JPEG).
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// tract (pure Rust) or ort (ONNX Runtime: ORT_DYLIB_PATH or `pip install onnxruntime`).
-        #[arg(long, default_value = "tract")]
+        /// The runtime.
+        #[arg(long, default_value = "tract", value_parser = engines(false))]
         engine: String,
         /// Threads for the engine (tract's matrix products, ONNX Runtime's intra-op pool)
         /// [default: every core].
@@ -34,8 +35,8 @@ pub enum DeployWhat {
     Bench {
         /// Exported ONNX model.
         model: PathBuf,
-        /// tract, ort, or all (every engine that can run here).
-        #[arg(long, default_value = "all")]
+        /// The runtime, or all (every engine that can run here).
+        #[arg(long, default_value = "all", value_parser = engines(true))]
         engine: String,
         /// Batch sizes.
         #[arg(long, value_delimiter = ',', default_value = "1,8,32", value_parser = within::<1, 4096>)]
@@ -59,8 +60,8 @@ pub enum DeployWhat {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
-        /// tract or ort.
-        #[arg(long, default_value = "tract")]
+        /// The runtime.
+        #[arg(long, default_value = "tract", value_parser = engines(false))]
         engine: String,
         /// Threads for the engine (tract's matrix products, ONNX Runtime's intra-op pool)
         /// [default: every core].
@@ -100,8 +101,8 @@ pub enum DeployWhat {
         /// ImageNet16 val_data, a folder of IDX files, class folders, or a labels.csv folder.
         #[arg(long)]
         data: PathBuf,
-        /// tract or ort.
-        #[arg(long, default_value = "tract")]
+        /// The runtime.
+        #[arg(long, default_value = "tract", value_parser = engines(false))]
         engine: String,
         /// Threads for the engine (tract's matrix products, ONNX Runtime's intra-op pool)
         /// [default: every core].
@@ -119,4 +120,22 @@ pub enum DeployWhat {
         #[arg(long)]
         baseline: Option<PathBuf>,
     },
+}
+
+/// `--engine`'s values from the engine table (aliases accepted, not listed); `all` for bench.
+fn engines(all: bool) -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    let mut v: Vec<PossibleValue> = EngineKind::ALL
+        .into_iter()
+        .map(|k| {
+            let s = k.spec();
+            PossibleValue::new(s.name)
+                .help(s.about)
+                .aliases(s.aliases.iter().copied())
+        })
+        .collect();
+    if all {
+        v.push(PossibleValue::new("all").help("every engine that can run here"));
+    }
+    v.into()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use betadarts_data::files;
 use betadarts_deploy::serve::{ServeConfig, shutdown_signal, start};
-use betadarts_deploy::{EngineKind, ModelMeta, bench, load_engine, ort_available, predict};
+use betadarts_deploy::{EngineKind, ModelMeta, bench, load_engine, predict};
 
 use crate::DeployWhat;
 
@@ -60,13 +60,11 @@ pub fn run(what: DeployWhat, quiet: bool) -> Result<()> {
             let (bytes, meta) = read_model(&model)?;
             let engines: Vec<EngineKind> = match engine.as_str() {
                 "all" => {
-                    let mut v = vec![EngineKind::Tract];
-                    if ort_available() {
-                        v.push(EngineKind::Ort);
-                    } else if !json {
-                        eprintln!("ort: skipped (no ONNX Runtime library: set ORT_DYLIB_PATH)");
+                    let (usable, missing) = EngineKind::usable();
+                    for (kind, why) in missing.iter().filter(|_| !json) {
+                        eprintln!("{kind}: skipped ({why})");
                     }
-                    v
+                    usable
                 }
                 e => vec![e.parse()?],
             };

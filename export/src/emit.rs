@@ -248,14 +248,20 @@ impl Emitter {
 
     /// `None` for the `none` op; identity returns `x` itself (no node).
     pub fn darts_op(&mut self, x: &str, op: &DartsOp) -> Option<String> {
-        let y = match (op.kind(), &op.body) {
-            (Op::None, _) => return None,
-            (_, Some(OpBody::Sep(m))) => self.sep_conv(x, m),
-            (_, Some(OpBody::Dil(m))) => self.dil_conv(x, m),
-            (_, Some(OpBody::Reduce(m))) => self.factorized_reduce(x, m),
-            (Op::MaxPool3x3, None) => self.max_pool(x, op.stride),
-            (Op::AvgPool3x3, None) => self.avg_pool(x, 3, op.stride, 1),
-            (_, None) => x.to_string(),
+        // Exhaustive over the ops, as `DartsOp::forward`: a new op fails to compile here until
+        // it is emitted.
+        let y = match op.kind() {
+            Op::None => return None,
+            Op::MaxPool3x3 => self.max_pool(x, op.stride),
+            Op::AvgPool3x3 => self.avg_pool(x, 3, op.stride, 1),
+            Op::Skip if op.body.is_none() => x.to_string(),
+            Op::Skip | Op::SepConv3x3 | Op::SepConv5x5 | Op::DilConv3x3 | Op::DilConv5x5 => {
+                match op.body() {
+                    OpBody::Sep(m) => self.sep_conv(x, m),
+                    OpBody::Dil(m) => self.dil_conv(x, m),
+                    OpBody::Reduce(m) => self.factorized_reduce(x, m),
+                }
+            }
         };
         Some(match &op.bn {
             Some(bn) => self.bn(&y, bn),
@@ -377,9 +383,7 @@ impl Emitter {
             nb201::Op::None => None,
             nb201::Op::Skip => Some(x.to_string()),
             nb201::Op::AvgPool3x3 => Some(self.avg_pool(x, 3, 1, 1)),
-            nb201::Op::Conv1x1 | nb201::Op::Conv3x3 => {
-                op.conv.as_ref().map(|c| self.relu_conv_bn(x, c))
-            }
+            nb201::Op::Conv1x1 | nb201::Op::Conv3x3 => Some(self.relu_conv_bn(x, op.conv())),
         }
     }
 

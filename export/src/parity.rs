@@ -72,15 +72,12 @@ pub fn check_parity(
     let want = argmax_rows(&reference, k);
     let mut engines = Vec::new();
     let mut skipped = Vec::new();
-    for kind in [EngineKind::Tract, EngineKind::Ort] {
-        let mut engine: Box<dyn Engine> = match load_engine(kind, onnx, None) {
-            Ok(e) => e,
-            Err(betadarts_deploy::Error::Ort(why)) => {
-                skipped.push((kind.to_string(), why));
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
+    for kind in EngineKind::ALL {
+        if let Err(why) = kind.available() {
+            skipped.push((kind.to_string(), why));
+            continue;
+        }
+        let mut engine: Box<dyn Engine> = load_engine(kind, onnx, None)?;
         let (got, gk) = engine.run(input, shape)?;
         if gk != k || got.len() != reference.len() {
             return Err(Error::Parity(format!(

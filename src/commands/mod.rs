@@ -9,8 +9,6 @@ mod search;
 mod study;
 mod train;
 
-pub use search::config_from_args as search_config;
-
 use anyhow::Result;
 
 /// The first 4 KB of `path` when it is a regular file (never opened otherwise: a FIFO would

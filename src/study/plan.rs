@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use betadarts_search::Error::Invalid;
+use betadarts_search::regularizer::RegularizerKind;
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +140,13 @@ fn flag_table(t: &toml::Table, what: &str, skip: &[&str]) -> Result<BTreeMap<Str
 }
 
 /// A short, file-system-safe name: `beta_linear-0-50_T-exponential-1-0.1`.
+/// Whether λ schedules apply to regularizer `name` (an unknown name is refused later, by the
+/// search flags check, naming it).
+fn uses_lambda(name: &str) -> bool {
+    name.parse::<RegularizerKind>()
+        .map_or(true, RegularizerKind::uses_lambda)
+}
+
 fn config_name(reg: &str, lambda: Option<&str>, temperature: &str) -> String {
     let clean = |s: &str| s.replace([':', '/', ' '], "-");
     let mut n = reg.to_string();
@@ -236,9 +244,9 @@ pub fn expand(
         let extra = flag_table(g, &what, &["regularizer", "lambda-schedule", "temperature"])
             .map_err(|e| ctx(e.to_string()))?;
         for r in &regs {
-            let ls: Vec<Option<String>> = match (&lambdas, r.as_str()) {
-                (_, "none") | (None, _) => vec![None],
-                (Some(l), _) => l.iter().cloned().map(Some).collect(),
+            let ls: Vec<Option<String>> = match (&lambdas, uses_lambda(r)) {
+                (_, false) | (None, _) => vec![None],
+                (Some(l), true) => l.iter().cloned().map(Some).collect(),
             };
             for l in &ls {
                 for t in &temps {
@@ -261,7 +269,7 @@ pub fn expand(
                 .transpose()
         };
         let regularizer = get("regularizer")?.unwrap_or_else(|| "beta".into());
-        let lambda = get("lambda-schedule")?.filter(|_| regularizer != "none");
+        let lambda = get("lambda-schedule")?.filter(|_| uses_lambda(&regularizer));
         let temperature = get("temperature")?.unwrap_or_else(|| "none".into());
         let name = match get("name")? {
             Some(n) => n,
@@ -359,7 +367,7 @@ fn check_args(args: &[String]) -> Result<()> {
             )
         })?;
     match cli.command {
-        Command::Search(a) => crate::commands::search_config(&a).map(|_| ()),
+        Command::Search(a) => a.to_config().map(|_| ()),
         _ => Err(invalid!("not a search")),
     }
 }

@@ -45,7 +45,7 @@ pub fn open(path: &Path, meta: &ModelMeta) -> Result<EvalData> {
     match &data {
         EvalData::Memory(set) => {
             let per = set.channels * set.height * set.width;
-            let images = if per == 0 { 0 } else { set.images.len() / per };
+            let images = set.images.len().checked_div(per).unwrap_or(0);
             if images != set.labels.len() || images * per != set.images.len() {
                 return Err(Error::Input(format!(
                     "{}: {} images but {} labels: the image and label files do not belong \

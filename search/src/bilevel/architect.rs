@@ -15,10 +15,9 @@ use super::SearchConfig;
 use crate::arch_params::ArchParams;
 use crate::darts::{perturb_on_device, perturbation_noise};
 use crate::data::Batch;
-use crate::decay_strength::DecayStrength;
 use crate::loss::cross_entropy;
 use crate::nn::{clip_grad_norm, frozen};
-use crate::regularizer::{self, Regularizer, RegularizerKind};
+use crate::regularizer::{self, Regularizer, Setup};
 use crate::rng::Rng;
 use crate::space::{Supernet, SupernetShape};
 
@@ -51,9 +50,8 @@ pub struct Searcher {
     pub arch: ArchParams,
     pub optim_w: ModuleOptimizer,
     pub optim_a: ModuleOptimizer,
-    reg: Box<dyn Regularizer>,
-    /// Learned per-edge strengths (`beta-learned` only).
-    pub strength: Option<DecayStrength>,
+    /// The α regularizer, with whatever state it learns.
+    pub reg: Box<dyn Regularizer>,
     /// The autodiff device everything lives on.
     pub device: Device,
 }
@@ -84,9 +82,11 @@ impl Searcher {
         let arch = ArchParams::new(&config.space().alpha_shapes(), &device);
         let net = Supernet::new(config.space(), shape, &device);
         let (optim_w, optim_a) = build_optimizers(&config);
-        let reg = config.regularizer.build();
-        let strength = (config.regularizer == RegularizerKind::BetaLearned)
-            .then(|| DecayStrength::new(&arch.shapes(), config.strength_max, config.strength_lr));
+        let reg = config.regularizer.build(&Setup {
+            alpha_shapes: &arch.shapes(),
+            strength_lr: config.strength_lr,
+            strength_max: config.strength_max,
+        });
         Self {
             config,
             net,
@@ -94,7 +94,6 @@ impl Searcher {
             optim_w,
             optim_a,
             reg,
-            strength,
             device,
         }
     }
@@ -123,10 +122,7 @@ impl Searcher {
         let alphas = self.arch.tensors();
         let logits = net.forward(batch.images.clone(), &self.arch.betas(temperature));
         let ce = cross_entropy(logits.clone(), batch.targets.clone());
-        let reg = match &self.strength {
-            Some(s) => s.loss(&alphas, self.config.aggregation, &self.device),
-            None => self.reg.loss(&alphas, self.config.aggregation),
-        };
+        let reg = self.reg.loss(&alphas, self.config.aggregation);
         let loss = ce.clone() + reg.clone() * lambda;
         let grads = GradientsParams::from_grads(loss.backward(), &self.arch);
         let flat = |t: Tensor<2>| {
@@ -212,7 +208,7 @@ impl Searcher {
     }
 
     /// The step's one host transfer, then the host-side bookkeeping (gradient split, learned
-    /// strengths).
+    /// regularizer state).
     fn read_back(
         &mut self,
         a: ArchPending,
@@ -250,7 +246,7 @@ impl Searcher {
         let k = self.arch.shapes().first().map_or(1, |s| s[1]);
         let reg_grad =
             regularizer::gradient(self.reg.as_ref(), &alphas, k, self.config.aggregation);
-        let theta = self.strength.as_ref().map(|s| s.theta());
+        let theta = self.reg.row_weights();
         let mut reg_part = reg_grad.clone();
         for (t, rows) in reg_part.iter_mut().enumerate() {
             for (e, row) in rows.chunks_mut(k).enumerate() {
@@ -263,9 +259,7 @@ impl Searcher {
             .zip(&reg_part)
             .map(|(g, r)| g.iter().zip(r).map(|(a, b)| a - b).collect())
             .collect();
-        if let Some(s) = self.strength.as_mut() {
-            s.update(&ce_grad, &reg_grad, k, lambda);
-        }
+        self.reg.observe(&ce_grad, &reg_grad, k, lambda);
         StepReport {
             arch: StepStats {
                 loss: at(0),

@@ -96,7 +96,7 @@ impl Default for SearchConfig {
             steps_per_epoch: None,
             train_portion: 0.5,
             augment: true,
-            regularizer: RegularizerKind::Beta,
+            regularizer: RegularizerKind::default(),
             aggregation: Aggregation::Mean,
             lambda: LambdaSchedule::default(),
             temperature: TemperatureSchedule::None,

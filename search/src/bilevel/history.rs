@@ -48,9 +48,10 @@ pub struct EpochRecord {
     /// β entropy, max, ‖β‖₂ per edge, std of α and β, gradient norms on α.
     #[serde(default)]
     pub diagnostics: Diagnostics,
-    /// `beta-learned`: the per-edge strengths θ after the epoch, `[tensor][edge]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strength: Option<Vec<Vec<f64>>>,
+    /// The regularizer's own fields ([`crate::regularizer::Regularizer::history`]), e.g.
+    /// `beta-learned`'s `strength`: the per-edge θ after the epoch, `[tensor][edge]`.
+    #[serde(flatten)]
+    pub regularizer: std::collections::BTreeMap<String, serde_json::Value>,
     /// NAS-Bench-201 accuracies of the derived arch (with a table), in
     /// [`crate::nb201::table::COLUMNS`] order.
     #[serde(default, skip_serializing_if = "Option::is_none")]

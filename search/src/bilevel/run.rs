@@ -20,7 +20,6 @@ use super::history::{EpochRecord, Nb201Accuracy, append_record, truncate_history
 use crate::arch_params::softmax_rows;
 use crate::darts::perturb_epsilon;
 use crate::data::{self, Augment, Dataset, make_batch};
-use crate::decay_strength::DecayStrength;
 use crate::guard;
 use crate::nb201::table::{COLUMNS, Table};
 use crate::rng::Rng;
@@ -101,9 +100,10 @@ struct CheckpointHeader {
     format: u32,
     epochs_done: usize,
     rng: Rng,
-    /// Learned strengths (`beta-learned`), restored on resume.
-    #[serde(default)]
-    strength: Option<DecayStrength>,
+    /// The regularizer's learned state ([`crate::regularizer::Regularizer::state`]), restored on
+    /// resume. (Named `strength` when `beta-learned` was the only regularizer with state.)
+    #[serde(default, alias = "strength")]
+    regularizer: Option<serde_json::Value>,
 }
 
 /// Starts a new run in `run_dir` (created; it must not hold a run already).
@@ -173,8 +173,11 @@ pub fn resume(
                 });
             }
             restore(&mut searcher, &ckpt, &ckpt_path)?;
-            if header.strength.is_some() {
-                searcher.strength = header.strength;
+            if let Some(state) = header.regularizer.filter(|v| !v.is_null()) {
+                searcher.reg.restore(state).map_err(|m| Error::Checkpoint {
+                    path: ckpt_path.clone(),
+                    message: format!("regularizer state: {m}"),
+                })?;
             }
             (header.epochs_done, header.rng)
         }
@@ -261,7 +264,7 @@ fn save(s: &Searcher, path: &Path, epochs_done: usize, rng: Rng) -> Result<()> {
         format: FORMAT,
         epochs_done,
         rng,
-        strength: s.strength.clone(),
+        regularizer: s.reg.state(),
     })?;
     let blobs = vec![
         (
@@ -409,7 +412,12 @@ fn drive(
             beta: betas.iter().map(|b| rows(b)).collect(),
             temperature,
             diagnostics,
-            strength: s.strength.as_ref().map(DecayStrength::theta),
+            regularizer: s
+                .reg
+                .history()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             nb201,
             arch: derived.to_string(),
             genotype: match &derived {

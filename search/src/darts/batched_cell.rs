@@ -74,7 +74,10 @@ fn geometry(op: Op, stride: usize) -> Geometry {
         Op::SepConv3x3 => (3, 1, 1),
         Op::SepConv5x5 => (5, 2, 1),
         Op::DilConv3x3 => (3, 2, 2),
-        _ => (5, 4, 2),
+        Op::DilConv5x5 => (5, 4, 2),
+        Op::None | Op::MaxPool3x3 | Op::AvgPool3x3 | Op::Skip => {
+            unreachable!("{} has no depthwise conv", op.name())
+        }
     };
     Geometry {
         kernel: [k, k],
@@ -157,7 +160,7 @@ impl BatchedCell {
     fn op_set(&self) -> Vec<Op> {
         self.ops
             .iter()
-            .map(|&i| Op::ALL[i.min(Op::ALL.len() - 1)])
+            .map(|&i| Op::from_index(i).unwrap_or_else(|| unreachable!("op {i} built from Op")))
             .collect()
     }
 
@@ -230,8 +233,10 @@ impl BatchedCell {
                     let v = src.reduce.iter().map(|fr| fr.forward(x.clone())).collect();
                     out.push(Term::PerEdge(v, col));
                 }
-                conv => {
-                    let Some(blocks) = convs.next() else { continue };
+                conv @ (Op::SepConv3x3 | Op::SepConv5x5 | Op::DilConv3x3 | Op::DilConv5x5) => {
+                    let blocks = convs
+                        .next()
+                        .unwrap_or_else(|| unreachable!("one stack per conv op"));
                     // Every block starts with a ReLU, fused into its depthwise kernel (no
                     // ReLU tensor per source: each op's kernel applies it while reading x).
                     let mut h = x.clone();

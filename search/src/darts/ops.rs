@@ -12,53 +12,24 @@ use crate::nb201::ops::avg_pool_3x3;
 use crate::nn::{BatchNorm2d, conv, conv_fwd, relu_conv_fwd};
 use crate::{Error, Result};
 
-/// The original DARTS primitives, in α column order.
-pub const PRIMITIVES: [&str; 8] = [
-    "none",
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    None,
-    MaxPool3x3,
-    AvgPool3x3,
-    Skip,
-    SepConv3x3,
-    SepConv5x5,
-    DilConv3x3,
-    DilConv5x5,
+crate::op_table! {
+    /// A DARTS candidate op; the names are the original DARTS primitives.
+    pub enum Op {
+        None => "none",
+        MaxPool3x3 => "max_pool_3x3",
+        AvgPool3x3 => "avg_pool_3x3",
+        Skip => "skip_connect",
+        SepConv3x3 => "sep_conv_3x3",
+        SepConv5x5 => "sep_conv_5x5",
+        DilConv3x3 => "dil_conv_3x3",
+        DilConv5x5 => "dil_conv_5x5",
+    }
 }
 
+/// The original DARTS primitives, in α column order.
+pub const PRIMITIVES: [&str; Op::ALL.len()] = Op::NAMES;
+
 impl Op {
-    pub const ALL: [Op; 8] = [
-        Op::None,
-        Op::MaxPool3x3,
-        Op::AvgPool3x3,
-        Op::Skip,
-        Op::SepConv3x3,
-        Op::SepConv5x5,
-        Op::DilConv3x3,
-        Op::DilConv5x5,
-    ];
-
-    pub fn name(self) -> &'static str {
-        PRIMITIVES[self as usize]
-    }
-
-    pub fn from_name(name: &str) -> Option<Op> {
-        PRIMITIVES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| Op::ALL[i])
-    }
-
     pub fn is_pool(self) -> bool {
         matches!(self, Op::MaxPool3x3 | Op::AvgPool3x3)
     }
@@ -168,7 +139,7 @@ pub struct FactorizedReduce {
 impl FactorizedReduce {
     pub fn new(c_in: usize, c_out: usize, affine: bool, device: &Device) -> Self {
         assert!(
-            c_out % 2 == 0,
+            c_out.is_multiple_of(2),
             "FactorizedReduce needs an even number of output channels"
         );
         Self {
@@ -238,7 +209,7 @@ impl DartsOp {
             Op::Skip if stride == 2 => {
                 Some(OpBody::Reduce(FactorizedReduce::new(c, c, affine, device)))
             }
-            _ => None,
+            Op::Skip | Op::None | Op::MaxPool3x3 | Op::AvgPool3x3 => None,
         };
         let bn = (search && op.is_pool()).then(|| BatchNorm2d::new(c, false, device));
         Self {
@@ -250,7 +221,14 @@ impl DartsOp {
     }
 
     pub fn kind(&self) -> Op {
-        Op::ALL[self.op.min(7)]
+        Op::from_index(self.op).unwrap_or_else(|| unreachable!("op {} built from Op", self.op))
+    }
+
+    /// The convs of a parametric op (built by [`DartsOp::new`] for exactly those).
+    pub fn body(&self) -> &OpBody {
+        self.body
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("{} has its convs", self.kind().name()))
     }
 
     /// `None` for the `none` op (its output x·0 adds nothing, value or gradient).
@@ -259,14 +237,19 @@ impl DartsOp {
     /// `[N, C, H, W]` → `[N, C, ⌈H/s⌉, ⌈W/s⌉]`
     pub fn forward(&self, x: Tensor<4>) -> Option<Tensor<4>> {
         let s = self.stride;
-        let y = match (self.kind(), &self.body) {
-            (Op::None, _) => return None,
-            (_, Some(OpBody::Sep(m))) => m.forward(x),
-            (_, Some(OpBody::Dil(m))) => m.forward(x),
-            (_, Some(OpBody::Reduce(m))) => m.forward(x),
-            (Op::MaxPool3x3, None) => crate::kernels::max_pool3(x, s),
-            (Op::AvgPool3x3, None) => avg_pool_3x3(x, s),
-            (_, None) => x, // skip at stride 1
+        let y = match self.kind() {
+            Op::None => return None,
+            Op::MaxPool3x3 => crate::kernels::max_pool3(x, s),
+            Op::AvgPool3x3 => avg_pool_3x3(x, s),
+            // Identity at stride 1, FactorizedReduce at stride 2.
+            Op::Skip if self.body.is_none() => x,
+            Op::Skip | Op::SepConv3x3 | Op::SepConv5x5 | Op::DilConv3x3 | Op::DilConv5x5 => {
+                match self.body() {
+                    OpBody::Sep(m) => m.forward(x),
+                    OpBody::Dil(m) => m.forward(x),
+                    OpBody::Reduce(m) => m.forward(x),
+                }
+            }
         };
         Some(match &self.bn {
             Some(bn) => bn.forward(y),

@@ -137,6 +137,19 @@ pub fn make_batch_cutout(
     }
 }
 
+/// Uploads a host batch (from the folder loader) as tensors.
+pub fn upload(hb: super::folder::HostBatch, channels: usize, device: &Device) -> Batch {
+    let n = hb.labels.len();
+    Batch {
+        images: Tensor::from_data(
+            TensorData::new(hb.data, [n, channels, hb.size, hb.size]),
+            device,
+        ),
+        targets: Tensor::from_data(TensorData::new(hb.labels, [n]), device),
+        len: n,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,18 +235,5 @@ mod tests {
             saw_border |= zeros > 0;
         }
         assert!(saw_border);
-    }
-}
-
-/// Uploads a host batch (from the folder loader) as tensors.
-pub fn upload(hb: super::folder::HostBatch, channels: usize, device: &Device) -> Batch {
-    let n = hb.labels.len();
-    Batch {
-        images: Tensor::from_data(
-            TensorData::new(hb.data, [n, channels, hb.size, hb.size]),
-            device,
-        ),
-        targets: Tensor::from_data(TensorData::new(hb.labels, [n]), device),
-        len: n,
     }
 }

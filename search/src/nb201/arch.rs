@@ -7,13 +7,7 @@ use super::Op;
 use crate::Error;
 
 /// α column order, as in the NB201 / β-DARTS code.
-pub const OPS: [&str; 5] = [
-    "none",
-    "skip_connect",
-    "nor_conv_1x1",
-    "nor_conv_3x3",
-    "avg_pool_3x3",
-];
+pub const OPS: [&str; Op::ALL.len()] = Op::NAMES;
 
 /// Edges per cell: 1←0, 2←0, 2←1, 3←0, 3←1, 3←2 (sorted "i<-j" keys).
 pub const NUM_EDGES: usize = 6;

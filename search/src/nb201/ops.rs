@@ -6,36 +6,14 @@ use burn::tensor::{Device, Tensor};
 
 use crate::nn::ReluConvBn;
 
-/// An NB201 candidate operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    None,
-    Skip,
-    Conv1x1,
-    Conv3x3,
-    AvgPool3x3,
-}
-
-impl Op {
-    pub const ALL: [Op; 5] = [Op::None, Op::Skip, Op::Conv1x1, Op::Conv3x3, Op::AvgPool3x3];
-
-    pub fn name(self) -> &'static str {
-        super::OPS[self.index()]
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    pub fn from_index(i: usize) -> Option<Op> {
-        Op::ALL.get(i).copied()
-    }
-
-    pub fn from_name(name: &str) -> Option<Op> {
-        super::OPS
-            .iter()
-            .position(|n| *n == name)
-            .and_then(Op::from_index)
+crate::op_table! {
+    /// An NB201 candidate operation.
+    pub enum Op {
+        None => "none",
+        Skip => "skip_connect",
+        Conv1x1 => "nor_conv_1x1",
+        Conv3x3 => "nor_conv_3x3",
+        AvgPool3x3 => "avg_pool_3x3",
     }
 }
 
@@ -55,7 +33,7 @@ impl Nb201Op {
             Op::Conv3x3 => Some(ReluConvBn::new(
                 channels, channels, 3, 1, 1, 1, affine, device,
             )),
-            _ => None,
+            Op::None | Op::Skip | Op::AvgPool3x3 => None,
         };
         Self {
             op: op.index(),
@@ -64,7 +42,14 @@ impl Nb201Op {
     }
 
     pub fn kind(&self) -> Op {
-        Op::from_index(self.op).unwrap_or(Op::None)
+        Op::from_index(self.op).unwrap_or_else(|| unreachable!("op {} built from Op", self.op))
+    }
+
+    /// The ReLU-Conv-BN of a conv op (built by [`Nb201Op::new`] for exactly those).
+    pub fn conv(&self) -> &ReluConvBn {
+        self.conv
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("{} has its conv", self.kind().name()))
     }
 
     /// `None` for the `none` op: it contributes exactly zero (value and gradient), so the
@@ -76,7 +61,7 @@ impl Nb201Op {
         match self.kind() {
             Op::None => None,
             Op::Skip => Some(x),
-            Op::Conv1x1 | Op::Conv3x3 => self.conv.as_ref().map(|c| c.forward(x)),
+            Op::Conv1x1 | Op::Conv3x3 => Some(self.conv().forward(x)),
             Op::AvgPool3x3 => Some(avg_pool_3x3(x, 1)),
         }
     }

@@ -82,7 +82,9 @@ impl SearchCell {
         let w = match op {
             Op::Conv3x3 => s.conv3.weight.val(),
             Op::Conv1x1 => s.conv1.weight.val(),
-            _ => unreachable!("only the convs have kernels"),
+            Op::None | Op::Skip | Op::AvgPool3x3 => {
+                unreachable!("only the convs have kernels")
+            }
         };
         let c = self.channels;
         let b = to - from - 1;

@@ -169,7 +169,7 @@ impl TrainConfig {
                 "--epochs, --batch-size, --channels and --layers must be at least 1".into(),
             );
         }
-        if self.network != TrainNetwork::Nb201 && self.channels % 2 != 0 {
+        if self.network != TrainNetwork::Nb201 && !self.channels.is_multiple_of(2) {
             return bad(format!(
                 "--channels {} must be even (FactorizedReduce halves it)",
                 self.channels

@@ -13,10 +13,11 @@
 //! The regularizer gradient is centred per edge first: its uniform part moves no β, and the CE
 //! gradient of a softmax has none (its rows sum to zero), so only the centred part can align.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::regularizer::{Aggregation, aggregate, logsumexp_rows};
+use super::decay::{beta_over_rows, logsumexp_rows};
+use super::{Aggregation, Regularizer, aggregate};
 
 /// Per-edge strengths and the regularizer gradient of the last α step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,12 +57,7 @@ impl DecayStrength {
 
     /// `mean_e θ_e·logsumexp(α_e)` per tensor, aggregated as the other regularizers; θ is a
     /// constant here (it is learned by [`Self::update`], not by backprop through this loss).
-    pub fn loss(
-        &self,
-        alphas: &[Tensor<2>],
-        aggregation: Aggregation,
-        device: &Device,
-    ) -> Tensor<1> {
+    pub fn weighted_loss(&self, alphas: &[Tensor<2>], aggregation: Aggregation) -> Tensor<1> {
         let terms = alphas
             .iter()
             .zip(self.theta())
@@ -69,7 +65,7 @@ impl DecayStrength {
                 let rows = th.len();
                 let w = Tensor::<2>::from_data(
                     TensorData::new(th.iter().map(|&v| v as f32).collect::<Vec<_>>(), [rows, 1]),
-                    device,
+                    &a.device(),
                 );
                 (logsumexp_rows(a.clone()) * w).mean()
             })
@@ -95,6 +91,41 @@ impl DecayStrength {
     }
 }
 
+/// The learned strengths as a regularizer: the loss weighs each edge by θ_e, the closed-form
+/// gradient is β-decay's (θ enters through [`Regularizer::row_weights`]), every α step updates θ,
+/// and θ with its last gradient is checkpointed.
+impl Regularizer for DecayStrength {
+    fn tensor_term(&self, alpha: Tensor<2>) -> Tensor<1> {
+        logsumexp_rows(alpha).mean()
+    }
+    fn term_gradient(&self, alpha: &[f32], k: usize) -> Vec<f32> {
+        beta_over_rows(alpha, k)
+    }
+    fn loss(&self, alphas: &[Tensor<2>], aggregation: Aggregation) -> Tensor<1> {
+        self.weighted_loss(alphas, aggregation)
+    }
+    fn row_weights(&self) -> Option<Vec<Vec<f64>>> {
+        Some(self.theta())
+    }
+    fn observe(&mut self, ce_grad: &[Vec<f32>], reg_grad: &[Vec<f32>], k: usize, lambda: f64) {
+        self.update(ce_grad, reg_grad, k, lambda);
+    }
+    fn state(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self).ok()
+    }
+    fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
+        let s: DecayStrength = serde_json::from_value(state).map_err(|e| e.to_string())?;
+        if s.phi.iter().map(Vec::len).ne(self.phi.iter().map(Vec::len)) {
+            return Err("learned strengths do not match this run's α shapes".into());
+        }
+        *self = s;
+        Ok(())
+    }
+    fn history(&self) -> Vec<(&'static str, serde_json::Value)> {
+        vec![("strength", serde_json::json!(self.theta()))]
+    }
+}
+
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
     let dot: f64 = a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum();
     let na: f64 = a.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
@@ -109,7 +140,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::regularizer::{BetaDecay, Regularizer};
+    use crate::regularizer::BetaDecay;
+    use burn::tensor::Device;
 
     #[test]
     fn starts_as_beta_decay_and_stays_bounded() {
@@ -121,9 +153,7 @@ mod tests {
             burn::tensor::Distribution::Normal(0.0, 1.0),
             &device,
         );
-        let ours = s
-            .loss(&[a.clone()], Aggregation::Mean, &device)
-            .into_scalar::<f32>();
+        let ours = s.loss(&[a.clone()], Aggregation::Mean).into_scalar::<f32>();
         let beta = BetaDecay.loss(&[a], Aggregation::Mean).into_scalar::<f32>();
         assert!((ours - beta).abs() < 1e-6);
 
