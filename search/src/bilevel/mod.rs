@@ -4,16 +4,21 @@
 //! their last checkpoint.
 
 mod architect;
+mod checkpoint;
 mod config;
 mod diagnostics;
+mod epochs;
 mod history;
+mod pictures;
+mod progress;
 mod run;
 
 pub use architect::{Searcher, StepReport, StepStats, build_optimizers};
 pub use config::SearchConfig;
 pub use diagnostics::Diagnostics;
 pub use history::{EpochRecord, Nb201Accuracy, read_history};
+pub use progress::{Observer, Running, SilentObserver};
 pub use run::{
-    ARCH_FILE, CHECKPOINT_FILE, CONFIG_FILE, GENOTYPE_FILE, HISTORY_FILE, Observer, RunOutcome,
-    Running, SUMMARY_FILE, SilentObserver, resume, run_search,
+    ARCH_FILE, CHECKPOINT_FILE, CONFIG_FILE, GENOTYPE_FILE, HISTORY_FILE, RunOutcome, SUMMARY_FILE,
+    resume, run_search,
 };

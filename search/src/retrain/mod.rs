@@ -5,8 +5,11 @@
 
 mod aux_head;
 mod cell;
+mod checkpoint;
 mod config;
 mod drop_path;
+mod epochs;
+mod evaluate;
 mod model;
 mod network;
 mod summary;
@@ -14,12 +17,14 @@ mod trainer;
 
 pub use aux_head::AuxHead;
 pub use cell::EvalCell;
+pub use checkpoint::{LoadedModel, TrainHeader, load_trained};
 pub use config::{CutoutProb, LrSchedule, TrainConfig, TrainNetwork};
 pub use drop_path::drop_path;
+pub use evaluate::evaluate;
 pub use model::TrainNet;
 pub use network::{EvalNetwork, NetworkKind, Stem};
 pub use summary::{ModelSummary, summarize};
 pub use trainer::{
-    BEST_CKPT, LAST_CKPT, LoadedModel, Silent, TrainHeader, TrainObserver, TrainOutcome,
-    TrainRecord, evaluate, load_trained, optimizer, read_train_history, resume_training, train,
+    BEST_CKPT, LAST_CKPT, Silent, TrainObserver, TrainOutcome, TrainRecord, optimizer,
+    read_train_history, resume_training, train,
 };
