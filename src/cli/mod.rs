@@ -5,6 +5,7 @@
 mod export;
 mod genotype;
 mod nb201;
+mod run;
 mod search;
 mod study;
 mod train;
@@ -12,6 +13,7 @@ mod train;
 pub use export::ExportArgs;
 pub use genotype::{GenotypeArgs, GenotypeWhat};
 pub use nb201::{Nb201Args, Nb201What};
+pub use run::RunArgs;
 pub use search::SearchArgs;
 pub use study::{GridArgs, StudyArgs, StudyWhat};
 pub use train::TrainArgs;

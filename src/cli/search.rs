@@ -13,6 +13,8 @@ use betadarts_search::space::SpaceKind;
 use betadarts_search::temperature::TemperatureSchedule;
 use clap::Args;
 
+use super::RunArgs;
+
 #[derive(Args, Debug, Clone)]
 pub struct SearchArgs {
     /// Search space: nb201 (NAS-Bench-201 cell, writes arch.txt) or darts (normal + reduction
@@ -125,24 +127,11 @@ pub struct SearchArgs {
     /// Use cosine position e instead of e+1 (original DARTS on PyTorch 0.4).
     #[arg(long)]
     pub lr_no_shift: bool,
-    /// Device: cpu (pure-Rust flex backend), tch-cpu or cuda:N (libtorch; build with
-    /// --features tch).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
     /// Random seed (weights, α, data order, augmentation). The reference searches with seed 2.
     #[arg(long, default_value_t = 2)]
     pub seed: u64,
-    /// Run directory [default: runs/<space>-<dataset>-<regularizer>-s<seed>-<time>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in this directory from its last checkpoint (its config.json wins over
-    /// other flags, except --device and --stop-after).
-    #[arg(long, conflicts_with = "out")]
-    pub resume: Option<PathBuf>,
-    /// Stop after this many epochs in this process, resumable later with --resume (for jobs
-    /// under a scheduler's time limit).
-    #[arg(long)]
-    pub stop_after: Option<usize>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 impl SearchArgs {

@@ -8,6 +8,8 @@ use betadarts_search::data::DatasetName;
 use betadarts_search::retrain::{CutoutProb, LrSchedule, TrainConfig, TrainNetwork};
 use clap::Args;
 
+use super::RunArgs;
+
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// DARTS-space genotype file (JSON or Python form) for the cifar/imagenet networks.
@@ -80,21 +82,11 @@ pub struct TrainArgs {
     /// Label smoothing ε [default: 0.1 imagenet, 0 otherwise].
     #[arg(long)]
     pub label_smoothing: Option<f64>,
-    /// Device: cpu, tch-cpu or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
     /// Random seed (weights, data order, augmentation, drop-path); the reference trains with 0.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Run directory [default: runs/train-<network>-<dataset>-s<seed>-<time>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the training run in this directory from last.ckpt.
-    #[arg(long, conflicts_with = "out")]
-    pub resume: Option<PathBuf>,
-    /// Stop after this many epochs in this process (resumable).
-    #[arg(long)]
-    pub stop_after: Option<usize>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 impl TrainArgs {

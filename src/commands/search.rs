@@ -11,14 +11,18 @@ use crate::cli::SearchArgs;
 use crate::progress::EpochBars;
 
 pub fn search(args: SearchArgs, quiet: bool) -> Result<()> {
-    let device = parse_device(&args.device)?;
+    let device = parse_device(&args.run.device)?;
     let mut bars = EpochBars::new(quiet);
-    let outcome = if let Some(dir) = &args.resume {
-        bilevel::resume(dir, &device, args.stop_after, &mut bars)
+    let outcome = if let Some(dir) = &args.run.resume {
+        bilevel::resume(dir, &device, args.run.stop_after, &mut bars)
             .with_context(|| format!("resuming {}", dir.display()))?
     } else {
         let config = args.to_config()?;
-        let dir = args.out.clone().unwrap_or_else(|| default_run_dir(&config));
+        let dir = args
+            .run
+            .out
+            .clone()
+            .unwrap_or_else(|| default_run_dir(&config));
         tracing::info!(
             run = %dir.display(),
             space = %config.space,
@@ -28,7 +32,7 @@ pub fn search(args: SearchArgs, quiet: bool) -> Result<()> {
             epochs = config.epochs,
             "search"
         );
-        bilevel::run_search(config, &dir, &device, args.stop_after, &mut bars)
+        bilevel::run_search(config, &dir, &device, args.run.stop_after, &mut bars)
             .with_context(|| format!("search in {}", dir.display()))?
     };
     if let Some(arch) = outcome.final_arch.as_ref().filter(|_| outcome.finished) {

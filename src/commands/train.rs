@@ -12,14 +12,14 @@ use crate::cli::TrainArgs;
 use crate::progress::TrainBars;
 
 pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
-    let device = parse_device(&args.device)?;
+    let device = parse_device(&args.run.device)?;
     let mut bars = TrainBars::new(quiet);
-    let outcome = if let Some(dir) = &args.resume {
-        retrain::resume_training(dir, &device, args.stop_after, &mut bars)
+    let outcome = if let Some(dir) = &args.run.resume {
+        retrain::resume_training(dir, &device, args.run.stop_after, &mut bars)
             .with_context(|| format!("resuming {}", dir.display()))?
     } else {
         let config = args.to_config()?;
-        let dir = args.out.clone().unwrap_or_else(|| {
+        let dir = args.run.out.clone().unwrap_or_else(|| {
             let t = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
@@ -33,7 +33,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
             )
         });
         tracing::info!(run = %dir.display(), network = ?config.network, dataset = %config.dataset, epochs = config.epochs, "train");
-        retrain::train(config, &dir, &device, args.stop_after, &mut bars)
+        retrain::train(config, &dir, &device, args.run.stop_after, &mut bars)
             .with_context(|| format!("training in {}", dir.display()))?
     };
     if let Some(last) = outcome.history.last() {

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -33,14 +32,8 @@ fn restore(s: &mut Searcher, ckpt: &Checkpoint, path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         message: m,
     };
-    let blob = |name: &str| -> Result<Bytes> {
-        ckpt.blob(name)
-            .map(|b| Bytes::from_bytes_vec(b.to_vec()))
-            .ok_or_else(|| err(format!("missing part {name:?}")))
-    };
-    let record = |name: &str| -> Result<ModuleRecord> {
-        ModuleRecord::from_bytes(blob(name)?).map_err(|e| err(format!("part {name:?}: {e:?}")))
-    };
+    let blob = |name: &str| ckpt.part(name, path);
+    let record = |name: &str| ckpt.record(name, path);
     s.net = s
         .net
         .clone()

@@ -115,17 +115,19 @@ impl SearchCell {
                 }
             }
             offset += states.len();
-            // All-`none` inputs give zeros of the node's size (only reachable in tests).
-            let node = node.unwrap_or_else(|| {
-                let stride = if self.reduction { 2 } else { 1 };
-                let [n, c, h, w] = states[1].dims();
-                Tensor::zeros(
-                    [n, c, h.div_ceil(stride), w.div_ceil(stride)],
-                    &states[1].device(),
-                )
-            });
+            let node = node_or_zeros(node, &states[1], self.reduction);
             states.push(node);
         }
         Tensor::cat(states.split_off(2), 1)
     }
+}
+
+/// A node's sum, or zeros of the node's size when every input edge is `none` (only reachable
+/// with hand-made cells in tests): `s1` is the cell's preprocessed previous state.
+pub(crate) fn node_or_zeros(node: Option<Tensor<4>>, s1: &Tensor<4>, reduction: bool) -> Tensor<4> {
+    node.unwrap_or_else(|| {
+        let stride = if reduction { 2 } else { 1 };
+        let [n, c, h, w] = s1.dims();
+        Tensor::zeros([n, c, h.div_ceil(stride), w.div_ceil(stride)], &s1.device())
+    })
 }

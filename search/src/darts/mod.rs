@@ -13,6 +13,7 @@ mod supernet;
 
 pub use batched_cell::{BatchedCell, SourceOps, StackedConv};
 pub use batched_supernet::BatchedSupernet;
+pub(crate) use cell::node_or_zeros;
 pub use cell::{MixedOp, Preprocess, SearchCell};
 pub use derive::derive_genotype;
 pub use genotype::{Genotype, STEPS};

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::drop_path;
-use crate::darts::{DartsOp, Genotype, Op, Preprocess};
+use crate::darts::{DartsOp, Genotype, Op, Preprocess, node_or_zeros};
 use crate::nn::ReluConvBn;
 
 #[derive(Module, Debug)]
@@ -78,14 +78,7 @@ impl EvalCell {
                     None => h,
                 });
             }
-            let node = node.unwrap_or_else(|| {
-                let stride = if self.reduction { 2 } else { 1 };
-                let [n, c, h, w] = states[1].dims();
-                Tensor::zeros(
-                    [n, c, h.div_ceil(stride), w.div_ceil(stride)],
-                    &states[1].device(),
-                )
-            });
+            let node = node_or_zeros(node, &states[1], self.reduction);
             states.push(node);
         }
         Tensor::cat(self.concat.iter().map(|&i| states[i].clone()).collect(), 1)

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::trainer::{BEST_CKPT, optimizer};
@@ -67,16 +66,13 @@ pub fn load_trained(path: &Path, device: &Device) -> Result<LoadedModel> {
         header.class_names.len(),
         device,
     )?;
-    let bytes = ckpt
-        .blob("net")
-        .ok_or_else(|| err("missing part \"net\"".into()))?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| err(format!("{e:?}")))?;
-    let net = net.try_load_record(record).map_err(|e| {
-        err(format!(
-            "weights do not match the network of its config (genotype/arch): {e:?}"
-        ))
-    })?;
+    let net = net
+        .try_load_record(ckpt.record("net", &path)?)
+        .map_err(|e| {
+            err(format!(
+                "weights do not match the network of its config (genotype/arch): {e:?}"
+            ))
+        })?;
     Ok(LoadedModel { net, header })
 }
 
@@ -129,19 +125,13 @@ pub(super) fn load_into(state: &mut State, cfg: &TrainConfig, path: &Path) -> Re
     };
     let header: TrainHeader =
         serde_json::from_value(ckpt.header.clone()).map_err(|e| err(format!("bad header: {e}")))?;
-    let blob = |n: &str| {
-        ckpt.blob(n)
-            .map(|b| Bytes::from_bytes_vec(b.to_vec()))
-            .ok_or_else(|| err(format!("missing part {n:?}")))
-    };
-    let record = ModuleRecord::from_bytes(blob("net")?).map_err(|e| err(format!("{e:?}")))?;
     state.net = state
         .net
         .clone()
-        .try_load_record(record)
+        .try_load_record(ckpt.record("net", &ckpt_path)?)
         .map_err(|e| err(format!("{e:?}")))?;
-    state.optim = optimizer(&cfg)
-        .from_bytes(blob("optim")?)
+    state.optim = optimizer(cfg)
+        .from_bytes(ckpt.part("optim", &ckpt_path)?)
         .map_err(|e| err(format!("{e:?}")))?;
     state.rng = header.rng;
     state.epoch = header.epochs_done;

@@ -57,3 +57,26 @@ pub fn evaluate(
         100.0 * correct as f64 / n.max(1) as f64,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retrain::{TrainConfig, TrainNetwork};
+    use crate::retrain::trainer::load_data;
+
+    #[test]
+    fn eval_mode_uses_running_statistics() {
+        // After training steps, evaluation on the plain device runs and gives finite numbers.
+        let mut cfg = TrainConfig::recipe(TrainNetwork::Nb201);
+        cfg.arch = Some("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|".into());
+        cfg.dataset = crate::data::DatasetName::FashionMnistMini;
+        cfg.channels = 4;
+        cfg.layers = 1;
+        cfg.image_size = Some(8);
+        let data = load_data(&cfg).unwrap();
+        let device = Device::flex().autodiff();
+        let net = TrainNet::new(&cfg, 1, 10, &device).unwrap();
+        let (loss, acc) = evaluate(&net, &data, 100, &device).unwrap();
+        assert!(loss.is_finite() && (0.0..=100.0).contains(&acc));
+    }
+}

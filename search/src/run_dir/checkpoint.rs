@@ -28,6 +28,26 @@ impl Checkpoint {
             .map(|(_, b)| b.as_slice())
     }
 
+    /// Part `name` as burn bytes (an optimizer state); missing, an error naming the file.
+    pub fn part(&self, name: &str, path: &Path) -> Result<burn::tensor::Bytes> {
+        self.blob(name)
+            .map(|b| burn::tensor::Bytes::from_bytes_vec(b.to_vec()))
+            .ok_or_else(|| Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("missing part {name:?}"),
+            })
+    }
+
+    /// Part `name` as a module record; missing or unreadable, an error naming the file.
+    pub fn record(&self, name: &str, path: &Path) -> Result<burn::store::ModuleRecord> {
+        burn::store::ModuleRecord::from_bytes(self.part(name, path)?).map_err(|e| {
+            Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("part {name:?}: {e:?}"),
+            }
+        })
+    }
+
     fn encode(&self) -> Result<Vec<u8>> {
         let header = serde_json::to_vec(&self.header)?;
         let size = 64 + header.len() + self.blobs.iter().map(|(_, b)| b.len() + 32).sum::<usize>();
