@@ -61,8 +61,8 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::retrain::{TrainConfig, TrainNetwork};
     use crate::retrain::trainer::load_data;
+    use crate::retrain::{TrainConfig, TrainNetwork};
 
     #[test]
     fn eval_mode_uses_running_statistics() {
