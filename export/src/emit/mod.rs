@@ -2,13 +2,11 @@
 //! `onnx/src/ops`). Eval mode: BN uses its running statistics; with `fold` it is folded into
 //! the convolution before it (w·s, (b − μ)·s + β with s = γ/√(σ² + ε)).
 
-use betadarts_search::darts::ops::OpBody;
-use betadarts_search::darts::{DartsOp, DilConv, FactorizedReduce, Op, Preprocess, SepConv};
-use betadarts_search::nb201::{self, Cell as Nb201Cell, Nb201Network, Nb201Op, ResBlock};
+use betadarts_search::darts::{DilConv, FactorizedReduce, SepConv};
 use betadarts_search::nn::{BatchNorm2d, ReluConvBn};
-use betadarts_search::retrain::{EvalCell, EvalNetwork, Stem, TrainNet};
+use betadarts_search::retrain::{Stem, TrainNet};
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 
 use crate::graph::{GraphBuilder, float, int, ints};
@@ -19,6 +17,9 @@ pub(crate) fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .try_to_vec::<f32>()
         .unwrap_or_default()
 }
+
+mod darts_net;
+mod nb201_net;
 
 /// (γ, β, μ, σ², ε) of a BN in eval mode.
 fn bn_params(bn: &BatchNorm2d) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, f32) {
@@ -244,196 +245,6 @@ impl Emitter {
                 int("count_include_pad", 0),
             ],
         )
-    }
-
-    /// `None` for the `none` op; identity returns `x` itself (no node).
-    pub fn darts_op(&mut self, x: &str, op: &DartsOp) -> Option<String> {
-        // Exhaustive over the ops, as `DartsOp::forward`: a new op fails to compile here until
-        // it is emitted.
-        let y = match op.kind() {
-            Op::None => return None,
-            Op::MaxPool3x3 => self.max_pool(x, op.stride),
-            Op::AvgPool3x3 => self.avg_pool(x, 3, op.stride, 1),
-            Op::Skip if op.body.is_none() => x.to_string(),
-            Op::Skip | Op::SepConv3x3 | Op::SepConv5x5 | Op::DilConv3x3 | Op::DilConv5x5 => {
-                match op.body() {
-                    OpBody::Sep(m) => self.sep_conv(x, m),
-                    OpBody::Dil(m) => self.dil_conv(x, m),
-                    OpBody::Reduce(m) => self.factorized_reduce(x, m),
-                }
-            }
-        };
-        Some(match &op.bn {
-            Some(bn) => self.bn(&y, bn),
-            None => y,
-        })
-    }
-
-    fn preprocess(&mut self, x: &str, p: &Preprocess) -> String {
-        match p {
-            Preprocess::Reduce(m) => self.factorized_reduce(x, m),
-            Preprocess::Conv(m) => self.relu_conv_bn(x, m),
-        }
-    }
-
-    fn zeros_like(&mut self, x: &str) -> String {
-        let zero = self.g.init_f32("zero", &[], vec![0.0]);
-        self.g.node("Mul", vec![x.into(), zero], vec![])
-    }
-
-    /// `sides`: the spatial sides of `s0` and `s1`, when known.
-    pub fn eval_cell(
-        &mut self,
-        s0: &str,
-        s1: &str,
-        cell: &EvalCell,
-        sides: [Option<usize>; 2],
-    ) -> String {
-        self.side = sides[0];
-        let p0 = self.preprocess(s0, &cell.preprocess0);
-        // After preprocessing both inputs have s1's side, and so has every node of the cell.
-        self.side = sides[1];
-        let mut states = vec![p0, self.relu_conv_bn(s1, &cell.preprocess1)];
-        for (ops, inputs) in cell.ops.chunks(2).zip(cell.inputs.chunks(2)) {
-            let mut node: Option<String> = None;
-            for (op, &i) in ops.iter().zip(inputs) {
-                let input = states[i].clone();
-                if let Some(h) = self.darts_op(&input, op) {
-                    node = Some(match node {
-                        Some(n) => self.add(&n, &h),
-                        None => h,
-                    });
-                }
-            }
-            let node = match node {
-                Some(n) => n,
-                None => {
-                    let base = states[inputs[0]].clone();
-                    self.zeros_like(&base)
-                }
-            };
-            states.push(node);
-        }
-        let parts: Vec<String> = cell.concat.iter().map(|&i| states[i].clone()).collect();
-        self.g.node("Concat", parts, vec![int("axis", 1)])
-    }
-
-    fn stem(&mut self, x: &str, s: &Stem) -> String {
-        let x = if s.relu_first {
-            self.relu(x)
-        } else {
-            x.to_string()
-        };
-        let y = self.conv(&x, &s.conv_a, Some(&s.bn_a), 0);
-        match (&s.conv_b, &s.bn_b) {
-            (Some(c), Some(bn)) => {
-                let r = self.relu(&y);
-                self.conv(&r, c, Some(bn), 0)
-            }
-            _ => y,
-        }
-    }
-
-    fn head(&mut self, x: &str, linear: &Linear) -> String {
-        let pooled = self.g.node("GlobalAveragePool", vec![x.into()], vec![]);
-        let flat = self.g.node("Flatten", vec![pooled], vec![int("axis", 1)]);
-        let [d_in, d_out] = linear.weight.dims();
-        let w = self
-            .g
-            .init_f32("fc_w", &[d_in, d_out], host(linear.weight.val()));
-        let mut ins = vec![flat, w];
-        if let Some(b) = &linear.bias {
-            ins.push(self.g.init_f32("fc_b", &[d_out], host(b.val())));
-        }
-        self.g.node("Gemm", ins, vec![])
-    }
-
-    pub fn eval_network(&mut self, x: &str, net: &EvalNetwork) -> String {
-        let input = self.side;
-        let (mut s0, mut s1, mut z0, mut z1) = match net.stems.as_slice() {
-            [one] => {
-                let s = self.stem(x, one);
-                let z = input.map(|z| stem_side(one, z));
-                (s.clone(), s, z, z)
-            }
-            [a, b] => {
-                let s0 = self.stem(x, a);
-                let s1 = self.stem(&s0, b);
-                let z0 = input.map(|z| stem_side(a, z));
-                (s0, s1, z0, z0.map(|z| stem_side(b, z)))
-            }
-            _ => unreachable!("one or two stems"),
-        };
-        for cell in &net.cells {
-            let out = self.eval_cell(&s0, &s1, cell, [z0, z1]);
-            // Every stride-2 op of a reduction cell gives ⌈side / 2⌉.
-            let z = if cell.reduction {
-                z1.map(|z| z.div_ceil(2))
-            } else {
-                z1
-            };
-            (s0, s1, z0, z1) = (s1, out, z1, z);
-        }
-        self.side = input;
-        self.head(&s1, &net.classifier)
-    }
-
-    pub fn nb201_op(&mut self, x: &str, op: &Nb201Op) -> Option<String> {
-        match op.kind() {
-            nb201::Op::None => None,
-            nb201::Op::Skip => Some(x.to_string()),
-            nb201::Op::AvgPool3x3 => Some(self.avg_pool(x, 3, 1, 1)),
-            nb201::Op::Conv1x1 | nb201::Op::Conv3x3 => Some(self.relu_conv_bn(x, op.conv())),
-        }
-    }
-
-    fn nb201_cell(&mut self, x: &str, cell: &Nb201Cell) -> String {
-        let mut nodes = vec![x.to_string()];
-        for to in 1..=3 {
-            let mut node: Option<String> = None;
-            for from in 0..to {
-                let input = nodes[from].clone();
-                for op in &cell.edges[nb201::edge_index(to, from)].ops {
-                    if let Some(y) = self.nb201_op(&input, op) {
-                        node = Some(match node {
-                            Some(n) => self.add(&n, &y),
-                            None => y,
-                        });
-                    }
-                }
-            }
-            let node = match node {
-                Some(n) => n,
-                None => self.zeros_like(x),
-            };
-            nodes.push(node);
-        }
-        nodes.pop().unwrap_or_default()
-    }
-
-    fn res_block(&mut self, x: &str, b: &ResBlock) -> String {
-        let a = self.relu_conv_bn(x, &b.conv_a);
-        let a = self.relu_conv_bn(&a, &b.conv_b);
-        let p = self.g.node(
-            "AveragePool",
-            vec![x.into()],
-            vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
-        );
-        let s = self.conv(&p, &b.shortcut, None, 0);
-        self.add(&s, &a)
-    }
-
-    pub fn nb201_network(&mut self, x: &str, net: &Nb201Network) -> String {
-        let mut y = self.conv(x, &net.stem_conv, Some(&net.stem_bn), 0);
-        for (i, cell) in net.cells.iter().enumerate() {
-            if i > 0 && i % net.cells_per_stage == 0 {
-                y = self.res_block(&y, &net.reductions[i / net.cells_per_stage - 1]);
-            }
-            y = self.nb201_cell(&y, cell);
-        }
-        let y = self.bn(&y, &net.head_bn);
-        let y = self.relu(&y);
-        self.head(&y, &net.classifier)
     }
 
     pub fn network(&mut self, x: &str, net: &TrainNet) -> String {
