@@ -250,6 +250,28 @@ pub fn to_safetensors(net: &TrainNet, meta: &betadarts_deploy::ModelMeta) -> Res
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::Unsupported(format!("safetensors: {e}")))?;
-    safetensors::serialize(views, Some(info))
-        .map_err(|e| Error::Unsupported(format!("safetensors: {e}")))
+    let bytes = safetensors::serialize(views, Some(info))
+        .map_err(|e| Error::Unsupported(format!("safetensors: {e}")))?;
+    Ok(with_sorted_header(bytes))
+}
+
+/// The same file with its JSON header's keys sorted: safetensors writes `__metadata__` from a
+/// `HashMap`, so without this two exports of one network differ byte for byte. The sorted header
+/// has the same characters, hence the same length and padding.
+fn with_sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(n) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    else {
+        return bytes;
+    };
+    let end = 8usize.saturating_add(n as usize).min(bytes.len());
+    let sorted = serde_json::from_slice::<serde_json::Value>(&bytes[8..end])
+        .ok()
+        .and_then(|v| serde_json::to_vec(&v).ok());
+    if let Some(h) = sorted.filter(|h| h.len() <= end - 8) {
+        bytes[8..8 + h.len()].copy_from_slice(&h);
+        bytes[8 + h.len()..end].fill(b' ');
+    }
+    bytes
 }

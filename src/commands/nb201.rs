@@ -1,14 +1,14 @@
 //! `betadarts nb201 lookup|best|rank`: the NAS-Bench-201 table, read from the user's file.
 
 use anyhow::{Context, Result, anyhow};
-use betadarts_search::nb201::table::{COLUMNS, Row, Table};
+use betadarts_search::nb201::table::{Column, Row, Table};
 
 use crate::cli::{Nb201Args, Nb201What};
 
 fn print_row(r: &Row) {
     println!("index {}  {}", r.index, r.arch);
-    for (c, v) in COLUMNS.iter().zip(r.acc) {
-        println!("  {c:<17} {v:6.2}");
+    for (c, v) in r.acc.iter() {
+        println!("  {:<17} {v:6.2}", c.name());
     }
 }
 
@@ -36,15 +36,24 @@ pub fn nb201(a: Nb201Args) -> Result<()> {
         Nb201What::Best => {
             let best = t.best();
             if a.json {
-                let m: serde_json::Map<String, serde_json::Value> = COLUMNS
+                let m: serde_json::Map<String, serde_json::Value> = Column::ALL
                     .iter()
                     .zip(&best)
-                    .map(|(c, r)| (c.to_string(), serde_json::to_value(r).unwrap_or_default()))
+                    .map(|(c, r)| {
+                        (
+                            c.name().to_string(),
+                            serde_json::to_value(r).unwrap_or_default(),
+                        )
+                    })
                     .collect();
                 println!("{}", serde_json::Value::Object(m));
             } else {
-                for (k, (c, r)) in COLUMNS.iter().zip(&best).enumerate() {
-                    println!("{c:<17} {:6.2}  index {:>5}  {}", r.acc[k], r.index, r.arch);
+                for (&c, r) in Column::ALL.iter().zip(&best) {
+                    let name = c.name();
+                    println!(
+                        "{name:<17} {:6.2}  index {:>5}  {}",
+                        r.acc[c], r.index, r.arch
+                    );
                 }
             }
         }
@@ -54,15 +63,16 @@ pub fn nb201(a: Nb201Args) -> Result<()> {
             if a.json {
                 println!(
                     "{}",
-                    serde_json::json!({"index": r.index, "arch": r.arch, "percentile": COLUMNS.iter().zip(p).map(|(c, v)| (c.to_string(), v)).collect::<std::collections::BTreeMap<_, _>>()})
+                    serde_json::json!({"index": r.index, "arch": r.arch, "percentile": p.iter().map(|(c, v)| (c.name(), v)).collect::<std::collections::BTreeMap<_, _>>()})
                 );
             } else {
                 println!("index {}  {}", r.index, r.arch);
-                for (k, c) in COLUMNS.iter().enumerate() {
+                for c in Column::ALL {
                     println!(
-                        "  {c:<17} {:6.2}  better than {:6.2}% of the {} cells",
-                        r.acc[k],
-                        p[k],
+                        "  {:<17} {:6.2}  better than {:6.2}% of the {} cells",
+                        c.name(),
+                        r.acc[c],
+                        p[c],
                         t.rows.len()
                     );
                 }

@@ -39,8 +39,8 @@ pub fn search(args: SearchArgs, quiet: bool) -> Result<()> {
         println!("{arch}");
         if let Some(acc) = outcome.history.last().and_then(|r| r.nb201.as_ref()) {
             println!("NAS-Bench-201 index {}:", acc.index);
-            for (c, v) in betadarts_search::nb201::table::COLUMNS.iter().zip(acc.acc) {
-                println!("  {c:<17} {v:6.2}");
+            for (c, v) in acc.acc.iter() {
+                println!("  {:<17} {v:6.2}", c.name());
             }
         }
         eprintln!("run directory: {}", outcome.run_dir.display());

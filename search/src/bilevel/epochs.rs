@@ -18,7 +18,7 @@ use crate::arch_params::softmax_rows;
 use crate::darts::perturb_epsilon;
 use crate::data::{Augment, Dataset, make_batch};
 use crate::guard;
-use crate::nb201::table::{COLUMNS, Table};
+use crate::nb201::table::{Column, Table};
 use crate::rng::Rng;
 use crate::run_dir::tensorboard::EventWriter;
 use crate::run_dir::{RunDir, write_atomic};
@@ -179,7 +179,7 @@ pub(super) fn drive(
             arch_acc = format!("{:.2}", record.arch_acc),
             lambda,
             arch = %record.arch,
-            nb201_c10_test = record.nb201.as_ref().map(|a| a.acc[1]),
+            nb201_c10_test = record.nb201.as_ref().map(|a| a.acc[Column::Cifar10Test]),
             "epoch done"
         );
     }
@@ -229,8 +229,8 @@ pub(super) fn write_summary(
         "nb201": history.last().and_then(|r| r.nb201.as_ref()).map(|a| {
             let mut m = serde_json::Map::new();
             m.insert("index".into(), a.index.into());
-            for (c, v) in COLUMNS.iter().zip(a.acc) {
-                m.insert(c.to_string(), v.into());
+            for (c, v) in a.acc.iter() {
+                m.insert(c.name().to_string(), v.into());
             }
             m
         }),

@@ -15,8 +15,7 @@ fn one() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Nb201Accuracy {
     pub index: usize,
-    /// Top-1 % in [`crate::nb201::table::COLUMNS`] order.
-    pub acc: [f64; 6],
+    pub acc: crate::nb201::table::Accuracies,
 }
 
 /// One line of `history.jsonl`.
@@ -52,8 +51,7 @@ pub struct EpochRecord {
     /// `beta-learned`'s `strength`: the per-edge θ after the epoch, `[tensor][edge]`.
     #[serde(flatten)]
     pub regularizer: std::collections::BTreeMap<String, serde_json::Value>,
-    /// NAS-Bench-201 accuracies of the derived arch (with a table), in
-    /// [`crate::nb201::table::COLUMNS`] order.
+    /// NAS-Bench-201 accuracies of the derived arch (with a table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nb201: Option<Nb201Accuracy>,
     /// The derived cell: NB201 arch string, or the DARTS genotype in its Python form.

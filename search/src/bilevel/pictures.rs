@@ -5,7 +5,7 @@ use std::path::Path;
 use super::SearchConfig;
 use super::history::EpochRecord;
 use crate::Result;
-use crate::nb201::table::COLUMNS;
+use crate::nb201::table::Column;
 use crate::run_dir::tensorboard::{self, EventWriter};
 use crate::run_dir::write_atomic;
 use crate::space::Derived;
@@ -80,7 +80,7 @@ pub(super) fn write_pictures(
     )?
     .write(run_dir, "beta_norm")?;
     if history.iter().any(|r| r.nb201.is_some()) {
-        let cols = [1usize, 3, 5];
+        let cols = Column::TESTS;
         let series: Vec<Vec<f64>> = cols
             .iter()
             .map(|&c| {
@@ -90,7 +90,7 @@ pub(super) fn write_pictures(
                     .collect()
             })
             .collect();
-        let names: Vec<&str> = cols.iter().map(|&c| COLUMNS[c]).collect();
+        let names: Vec<&str> = cols.iter().map(|&c| c.name()).collect();
         viz::line_chart(
             "NAS-Bench-201 test accuracy of the derived arch",
             "top-1 %",

@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Arch;
 use crate::{Error, Result};
 
+/// The table's accuracy columns (NB201's dataset and split names), in [`Column`] order.
 pub const COLUMNS: [&str; 6] = [
     "cifar10_valid",
     "cifar10_test",
@@ -20,12 +21,62 @@ pub const COLUMNS: [&str; 6] = [
     "imagenet16_test",
 ];
 
+/// One accuracy column: a dataset and its split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Cifar10Valid,
+    Cifar10Test,
+    Cifar100Valid,
+    Cifar100Test,
+    Imagenet16Valid,
+    Imagenet16Test,
+}
+
+impl Column {
+    pub const ALL: [Column; 6] = [
+        Column::Cifar10Valid,
+        Column::Cifar10Test,
+        Column::Cifar100Valid,
+        Column::Cifar100Test,
+        Column::Imagenet16Valid,
+        Column::Imagenet16Test,
+    ];
+    /// The test column of each dataset (what papers report).
+    pub const TESTS: [Column; 3] = [
+        Column::Cifar10Test,
+        Column::Cifar100Test,
+        Column::Imagenet16Test,
+    ];
+
+    pub fn name(self) -> &'static str {
+        COLUMNS[self as usize]
+    }
+}
+
+/// Top-1 % per [`Column`]; serialised as the plain array, in column order.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Accuracies(pub [f64; 6]);
+
+impl Accuracies {
+    /// (column, accuracy) in column order.
+    pub fn iter(&self) -> impl Iterator<Item = (Column, f64)> + '_ {
+        Column::ALL.into_iter().zip(self.0)
+    }
+}
+
+impl std::ops::Index<Column> for Accuracies {
+    type Output = f64;
+    fn index(&self, c: Column) -> &f64 {
+        &self.0[c as usize]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     pub index: usize,
     pub arch: String,
-    /// Top-1 %, in [`COLUMNS`] order.
-    pub acc: [f64; 6],
+    pub acc: Accuracies,
 }
 
 pub struct Table {
@@ -84,7 +135,7 @@ impl Table {
             rows.push(Row {
                 index,
                 arch: field(1).to_string(),
-                acc,
+                acc: Accuracies(acc),
             });
         }
         let by_arch = rows
@@ -108,21 +159,24 @@ impl Table {
 
     /// The best row of each column.
     pub fn best(&self) -> Vec<&Row> {
-        (0..6)
-            .filter_map(|k| {
+        Column::ALL
+            .into_iter()
+            .filter_map(|c| {
                 self.rows
                     .iter()
-                    .max_by(|a, b| a.acc[k].total_cmp(&b.acc[k]))
+                    .max_by(|a, b| a.acc[c].total_cmp(&b.acc[c]))
             })
             .collect()
     }
 
     /// Percentile of `row` per column: the share (%) of architectures with lower accuracy.
-    pub fn rank(&self, row: &Row) -> [f64; 6] {
+    pub fn rank(&self, row: &Row) -> Accuracies {
         let n = self.rows.len().max(1) as f64;
-        std::array::from_fn(|k| {
-            100.0 * self.rows.iter().filter(|r| r.acc[k] < row.acc[k]).count() as f64 / n
-        })
+        Accuracies(
+            Column::ALL.map(|c| {
+                100.0 * self.rows.iter().filter(|r| r.acc[c] < row.acc[c]).count() as f64 / n
+            }),
+        )
     }
 }
 
@@ -144,16 +198,23 @@ mod tests {
         };
         assert_eq!(t.rows.len(), 15_625);
         let skip = t.lookup("1835").unwrap();
-        assert_eq!(format!("{:.2}", skip.acc[1]), "54.30");
+        assert_eq!(format!("{:.2}", skip.acc[Column::Cifar10Test]), "54.30");
         let beta = t.lookup("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|").unwrap();
         assert_eq!(beta.index, 9930);
         let r = |v: f64| format!("{v:.2}");
         assert_eq!(
-            (r(beta.acc[1]), r(beta.acc[3]), r(beta.acc[5])),
+            (
+                r(beta.acc[Column::Cifar10Test]),
+                r(beta.acc[Column::Cifar100Test]),
+                r(beta.acc[Column::Imagenet16Test])
+            ),
             ("94.36".into(), "73.51".into(), "46.34".into())
         );
-        assert!(t.rank(beta)[1] > 99.0);
-        assert_eq!(format!("{:.2}", t.best()[1].acc[1]), "94.37");
+        assert!(t.rank(beta)[Column::Cifar10Test] > 99.0);
+        assert_eq!(
+            format!("{:.2}", t.best()[1].acc[Column::Cifar10Test]),
+            "94.37"
+        );
     }
 
     #[test]
@@ -168,7 +229,7 @@ mod tests {
         .unwrap();
         let t = Table::load(&p).unwrap();
         let r = t.lookup(arch).unwrap();
-        assert_eq!((r.index, r.acc), (7, [1.0, 2.0, 3.0, 4.0, 5.0, 6.5]));
+        assert_eq!((r.index, r.acc.0), (7, [1.0, 2.0, 3.0, 4.0, 5.0, 6.5]));
         std::fs::write(&p, "index,arch\n").unwrap();
         let e = Table::load(&p).err().unwrap().to_string();
         assert!(

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use betadarts_search::bilevel::{
     CONFIG_FILE, EpochRecord, HISTORY_FILE, SUMMARY_FILE, SearchConfig, read_history,
 };
-use betadarts_search::nb201::table::{COLUMNS, Table};
+use betadarts_search::nb201::table::{Accuracies, COLUMNS, Column, Table};
 use betadarts_search::run_dir::write_atomic;
 
 use super::plan::{ConfigSpec, RunSpec, Study};
@@ -25,7 +25,7 @@ struct RunResult<'a> {
     history: Vec<EpochRecord>,
     config: Option<SearchConfig>,
     seconds: f64,
-    nb201: Option<[f64; 6]>,
+    nb201: Option<Accuracies>,
 }
 
 impl RunResult<'_> {
@@ -169,9 +169,10 @@ pub fn write_report(
             .map(|r| r.arch.as_str())
             .collect();
         let arch = arch_cell(&archs, &done);
-        let accs: Vec<String> = (0..6)
-            .map(|k| {
-                let v: Vec<f64> = done.iter().filter_map(|r| r.nb201.map(|a| a[k])).collect();
+        let accs: Vec<String> = Column::ALL
+            .into_iter()
+            .map(|c| {
+                let v: Vec<f64> = done.iter().filter_map(|r| r.nb201.map(|a| a[c])).collect();
                 pm(mean_std(&v), 2)
             })
             .collect();
@@ -214,8 +215,9 @@ pub fn write_report(
                     "\"{}\"",
                     l.arch.replace('"', "'")
                 )),
-                (0..6)
-                    .map(|k| r.nb201.map_or(String::new(), |a| a[k].to_string()))
+                Column::ALL
+                    .into_iter()
+                    .map(|c| r.nb201.map_or(String::new(), |a| a[c].to_string()))
                     .collect::<Vec<_>>()
                     .join(","),
                 last.map_or(String::new(), |l| l.skip_share.to_string()),

@@ -130,7 +130,7 @@ pub(super) fn write_plots(
                         .filter(|r| r.finished)
                         .filter_map(|r| {
                             if have_acc {
-                                r.nb201.map(|a| a[1])
+                                r.nb201.map(|a| a[Column::Cifar10Test])
                             } else {
                                 r.last().map(|l| l.arch_acc)
                             }
