@@ -132,16 +132,27 @@ impl SearchCell {
                     spec.offsets.push(offset);
                     spec.weights.push(w);
                 };
-                add(&nodes[j], 0, Some(weight(to, j, Op::Skip)));
-                add(pool, 0, Some(weight(to, j, Op::AvgPool3x3)));
-                add(y3, block, None);
-                add(y1, block, None);
+                for op in MIX_ORDER {
+                    // Exhaustive: a new op is a compile error here until it is mixed.
+                    match op {
+                        Op::None => {}
+                        Op::Skip => add(&nodes[j], 0, Some(weight(to, j, op))),
+                        Op::AvgPool3x3 => add(pool, 0, Some(weight(to, j, op))),
+                        // β is applied inside the BN (gathered γ), per stacked block.
+                        Op::Conv3x3 => add(y3, block, None),
+                        Op::Conv1x1 => add(y1, block, None),
+                    }
+                }
             }
             nodes.push(kernels::mix(terms, betas.clone(), spec));
         }
         nodes.pop().unwrap_or_else(|| unreachable!())
     }
 }
+
+/// The order the fused forward sums an edge's ops in (fixed: the sum's rounding depends on it);
+/// it holds every op, which a test checks.
+const MIX_ORDER: [Op; 5] = [Op::Skip, Op::AvgPool3x3, Op::Conv3x3, Op::Conv1x1, Op::None];
 
 /// Whether every stacked kernel of `s` equals the one on its edge in `cell` (tests).
 #[cfg(test)]
@@ -160,4 +171,17 @@ pub(crate) fn stacked_equals_cell(s: &SearchCell, cell: &Cell) -> bool {
             })
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fused_forward_mixes_every_op() {
+        assert_eq!(MIX_ORDER.len(), Op::ALL.len());
+        for op in Op::ALL {
+            assert!(MIX_ORDER.contains(&op), "{} is not mixed", op.name());
+        }
+    }
 }
