@@ -167,16 +167,17 @@ mod tests {
 
     #[test]
     fn derivation_takes_argmax_and_can_pick_none() {
-        let mut alpha = vec![0.0f32; 30];
+        let k = Op::ALL.len();
+        let mut alpha = vec![0.0f32; NUM_EDGES * k];
         // Edge 0: none is largest. Edge 5: avg_pool. Others: ties → first (none).
         alpha[0] = 1.0;
-        alpha[5 * 5 + 4] = 0.5;
-        alpha[2 * 5 + 3] = 0.3;
+        alpha[5 * k + Op::AvgPool3x3.index()] = 0.5;
+        alpha[2 * k + Op::Conv3x3.index()] = 0.3;
         let a = Arch::derive(&alpha).unwrap();
         assert_eq!(a.0[0], Op::None);
         assert_eq!(a.0[5], Op::AvgPool3x3);
         assert_eq!(a.0[2], Op::Conv3x3);
         assert_eq!(a.0[1], Op::None, "all-zero row ties to the first op");
-        assert!(Arch::derive(&[0.0; 29]).is_err());
+        assert!(Arch::derive(&vec![0.0; NUM_EDGES * k - 1]).is_err());
     }
 }

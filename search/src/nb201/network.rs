@@ -165,6 +165,7 @@ impl MacroParts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nb201::{NUM_EDGES, Op};
     use crate::nn::count_params;
 
     const ARCH_9930: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
@@ -192,7 +193,8 @@ mod tests {
         let device = Device::flex();
         let net = Nb201Network::supernet(1, 4, 1, 10, &device);
         let x = Tensor::<4>::zeros([2, 1, 8, 8], &device);
-        let w = Tensor::<2>::ones([6, 5], &device) / 5.0;
+        let k = Op::ALL.len();
+        let w = Tensor::<2>::ones([NUM_EDGES, k], &device) / k as f64;
         assert_eq!(net.forward(x, Some(&w)).dims(), [2, 10]);
     }
 }

@@ -17,7 +17,7 @@ use super::{Cell, Op};
 use crate::kernels::{self, GammaLayout, MixSpec, avg_pool3};
 use crate::nn::conv_fwd;
 
-const K: usize = 5; // ops per edge, α's columns
+const K: usize = Op::ALL.len(); // ops per edge, α's columns
 
 /// One source node's stacked convolutions (outgoing edges in target order).
 #[derive(Module, Debug)]

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use super::*;
 use crate::kernels::reference::with_reference;
 use crate::loss::cross_entropy;
-use crate::nb201::{Op, edge_index};
+use crate::nb201::{NUM_EDGES, Op, edge_index};
 use crate::nn::count_params;
 use crate::testing::{Rng, Worst, redraw, rel};
 
@@ -104,7 +104,9 @@ fn compare_with_per_edge(oracle_on_reference: bool, seed: u64) -> Worst {
             ),
             &device,
         );
-        let alpha = rng.tensor([6, 5], 0.5, &device).require_grad();
+        let alpha = rng
+            .tensor([NUM_EDGES, Op::ALL.len()], 0.5, &device)
+            .require_grad();
         let oracle_alpha = alpha.clone().detach().require_grad();
 
         let loss_b = cross_entropy(
