@@ -21,9 +21,9 @@ pub fn is_user_error(e: &(dyn std::error::Error + 'static)) -> bool {
         .is_some_and(|d| !matches!(d, betadarts_data::Error::Io { .. }))
 }
 
-/// Logs to stderr: `BETADARTS_LOG` (an env-filter) wins over `--quiet` / `--verbose`.
+/// Logs to stderr: `BETADARTS_LOG` (an env-filter, or a plain level without the `env-filter`
+/// feature) wins over `--quiet` / `--verbose`.
 pub fn init_logging(verbose: bool, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
     let default = if quiet {
         "warn"
     } else if verbose {
@@ -31,13 +31,26 @@ pub fn init_logging(verbose: bool, quiet: bool) {
     } else {
         "info"
     };
-    let filter =
-        EnvFilter::try_from_env("BETADARTS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // Colour codes only on a terminal: logs redirected to a file stay plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    #[cfg(feature = "env-filter")]
+    let builder = {
+        use tracing_subscriber::EnvFilter;
+        builder.with_env_filter(
+            EnvFilter::try_from_env("BETADARTS_LOG").unwrap_or_else(|_| EnvFilter::new(default)),
+        )
+    };
+    #[cfg(not(feature = "env-filter"))]
+    let builder = {
+        let level = std::env::var("BETADARTS_LOG")
+            .ok()
+            .and_then(|v| v.trim().parse::<tracing::Level>().ok())
+            .or_else(|| default.parse().ok())
+            .unwrap_or(tracing::Level::INFO);
+        builder.with_max_level(level)
+    };
+    let _ = builder.try_init();
 }
