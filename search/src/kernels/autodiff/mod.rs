@@ -5,155 +5,21 @@
 use burn::backend::Backend;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::Autodiff;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind, unary};
+use burn::backend::autodiff::ops::{Backward, NodeGuard, OpsKind};
 use burn::backend::tensor::FloatTensor;
 
 use super::{Fused, FusedGrad, GammaLayout, Geometry, MixSpec};
+
+mod backward;
+
+use backward::{ConvBackward, MaxPoolBackward, MixBackward, NormBackward, NormState, PoolBackward};
 
 /// burn-autodiff's tensor primitive (its own type is not exported; this alias names it).
 type AutodiffTensor<B> = FloatTensor<Autodiff<B>>;
 
 /// Most terms one mix node takes; longer mixes are split into partial sums.
 const MAX_TERMS: usize = 15;
-
-/// Convolution node with parents `[x, weight]`; the state's flag picks the depthwise kernel.
-#[derive(Debug)]
-struct ConvBackward;
-
-impl<B: Backend + FusedGrad> Backward<B, 2> for ConvBackward {
-    type State = (
-        B::FloatTensorPrimitive,
-        B::FloatTensorPrimitive,
-        Geometry,
-        bool,
-    );
-
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (x, w, g, depthwise) = ops.state;
-        let grad = grads.consume::<B>(&ops.node);
-        let [px, pw] = ops.parents;
-        let (nx, nw) = (px.is_some(), pw.is_some());
-        let (dx, dw) = if depthwise {
-            B::fused_depthwise_backward(x, w, grad, g, nx, nw)
-        } else {
-            B::fused_conv2d_backward(x, w, grad, g, nx, nw)
-        };
-        if let (Some(node), Some(d)) = (px, dx) {
-            grads.register::<B>(node.id, d);
-        }
-        if let (Some(node), Some(d)) = (pw, dw) {
-            grads.register::<B>(node.id, d);
-        }
-    }
-}
-
-#[derive(Debug)]
-struct MaxPoolBackward;
-
-impl<B: Backend + FusedGrad> Backward<B, 1> for MaxPoolBackward {
-    type State = (B::FloatTensorPrimitive, usize);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (x, stride) = ops.state;
-        unary::<B, _>(ops.parents, ops.node, grads, |g| {
-            B::fused_max_pool3_backward(x, g, stride)
-        });
-    }
-}
-
-#[derive(Debug)]
-struct PoolBackward;
-
-impl<B: Backend + FusedGrad> Backward<B, 1> for PoolBackward {
-    type State = ([usize; 2], usize);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (hw, stride) = ops.state;
-        unary::<B, _>(ops.parents, ops.node, grads, |g| {
-            B::fused_avg_pool3_backward(g, hw, stride)
-        });
-    }
-}
-
-/// Batch norm node with parents `[x, γ?, β?]` (N = 1 + present parameters).
-#[derive(Debug)]
-struct NormBackward;
-
-#[derive(Debug, Clone)]
-struct NormState<T> {
-    x: T,
-    gamma: Option<(T, GammaLayout)>,
-    mean: T,
-    invstd: T,
-    has_beta: bool,
-}
-
-impl<B: Backend + FusedGrad, const N: usize> Backward<B, N> for NormBackward {
-    type State = NormState<B::FloatTensorPrimitive>;
-
-    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let s = ops.state;
-        let grad = grads.consume::<B>(&ops.node);
-        let has_gamma = s.gamma.is_some();
-        let (dx, dgamma, dbeta) =
-            B::fused_batch_norm_backward(s.x, s.gamma, s.mean, s.invstd, grad);
-        let mut parents = ops.parents.into_iter();
-        if let Some(Some(node)) = parents.next() {
-            grads.register::<B>(node.id, dx);
-        }
-        if has_gamma
-            && let Some(Some(node)) = parents.next()
-            && let Some(dg) = dgamma
-        {
-            grads.register::<B>(node.id, dg);
-        }
-        if s.has_beta
-            && let Some(Some(node)) = parents.next()
-        {
-            grads.register::<B>(node.id, dbeta);
-        }
-    }
-}
-
-/// Mix node with parents `[terms…, weights]`.
-#[derive(Debug)]
-struct MixBackward;
-
-impl<B: Backend + FusedGrad, const N: usize> Backward<B, N> for MixBackward {
-    type State = (
-        Vec<B::FloatTensorPrimitive>,
-        B::FloatTensorPrimitive,
-        MixSpec,
-    );
-
-    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (terms, weights, spec) = ops.state;
-        let grad = grads.consume::<B>(&ops.node);
-        let [parents @ .., weight_parent] = &ops.parents[..] else {
-            return;
-        };
-        let needs: Vec<bool> = parents.iter().map(Option::is_some).collect();
-        let (dterms, dweights) = B::fused_mix_backward(
-            &terms,
-            weights,
-            grad,
-            &spec,
-            &needs,
-            weight_parent.is_some(),
-        );
-        for (node, d) in parents.iter().zip(dterms) {
-            if let (Some(node), Some(d)) = (node, d) {
-                grads.register::<B>(node.id, d);
-            }
-        }
-        if let (Some(node), Some(d)) = (weight_parent, dweights) {
-            grads.register::<B>(node.id, d);
-        }
-    }
-}
 
 fn guards<B: Backend, const N: usize>(tensors: &[&AutodiffTensor<B>]) -> [NodeGuard; N] {
     let v: Vec<NodeGuard> = tensors.iter().map(|t| t.node()).collect();
