@@ -11,23 +11,10 @@ fn onnx_python() -> Option<String> {
     python_with("onnx")
 }
 
+/// A trained tiny DARTS V2 network (`train::tiny`), its run directory.
 fn train_tiny(dir: &Path) -> std::path::PathBuf {
     let run = dir.join("run");
-    ok(&[
-        "train",
-        "--genotype",
-        &v2(),
-        "--channels",
-        "4",
-        "--layers",
-        "5",
-        "--image-size",
-        "8",
-        "--epochs",
-        "1",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    ok(&crate::common::args(&crate::train::tiny(&run, &[])));
     run
 }
 

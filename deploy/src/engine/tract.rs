@@ -21,19 +21,18 @@ pub struct TractEngine {
 
 /// Runs a tract call, turning a panic inside tract (a malformed model can reach one: an
 /// out-of-range index in its padding code was found by fuzzing) into an error on the model.
-fn tract<T>(what: &str, f: impl FnOnce() -> tract_onnx::prelude::TractResult<T>) -> Result<T> {
+fn tract<T>(
+    what: &'static str,
+    f: impl FnOnce() -> tract_onnx::prelude::TractResult<T>,
+) -> Result<T> {
     quiet_panics();
-    QUIET.set(true);
+    QUIET.set(Some(what));
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    QUIET.set(false);
+    QUIET.set(None);
     match run {
         Ok(r) => r.map_err(Error::Tract),
         Err(payload) => {
-            let why = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let why = panic_text(payload.as_ref());
             Err(Error::Model(format!(
                 "tract failed while {what} (the model is malformed or unsupported): {why}"
             )))
@@ -44,7 +43,16 @@ fn tract<T>(what: &str, f: impl FnOnce() -> tract_onnx::prelude::TractResult<T>)
 thread_local! {
     /// Set while a panic is caught and reported as an error: the default hook's message and
     /// backtrace would only repeat it, louder.
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static QUIET: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// The panic's message, when it has one.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// Installs (once) a panic hook that stays silent on a thread inside [`tract`].
@@ -52,10 +60,15 @@ fn quiet_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.get() {
-                previous(info)
-            }
+        std::panic::set_hook(Box::new(move |info| match QUIET.get() {
+            None => previous(info),
+            // A `panic = "abort"` build (`--profile device-min`) cannot catch it: say what
+            // failed, as the error would have, before the process ends.
+            Some(what) if cfg!(panic = "abort") => eprintln!(
+                "error: tract failed while {what} (the model is malformed or unsupported): {}",
+                panic_text(info.payload())
+            ),
+            Some(_) => {}
         }));
     });
 }
@@ -124,7 +137,7 @@ impl Engine for TractEngine {
                 input
                     .par_chunks(per)
                     .map(|x| {
-                        QUIET.set(true);
+                        QUIET.set(Some("running the model"));
                         one(x)
                     })
                     .collect()
