@@ -54,8 +54,25 @@ pub(super) const ROW: Entry = Entry {
     build: |_| Box::new(GrowingDecay { steps: 0 }),
 };
 
+/// Copies a run directory (files and sub-folders).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+// Compared with itself resumed twice, not with an uninterrupted run: burn's generator is global
+// to the process and other unit tests draw from it concurrently, so two fresh runs here need not
+// start alike. (Resumed = uninterrupted is tested across processes in tests/regularizers.rs.)
 #[test]
-fn a_registered_stateful_regularizer_searches_records_and_resumes_exactly() {
+fn a_registered_stateful_regularizer_searches_records_and_resumes_its_state() {
     let kind: RegularizerKind = "test-growing".parse().unwrap();
     assert!(RegularizerKind::all().any(|k| k == kind));
     assert!(RegularizerKind::listing().contains("test-growing"));
@@ -70,21 +87,23 @@ fn a_registered_stateful_regularizer_searches_records_and_resumes_exactly() {
         ..SearchConfig::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    let (full, part) = (dir.path().join("full"), dir.path().join("part"));
+    let (part, again) = (dir.path().join("part"), dir.path().join("again"));
     let device = Device::flex();
-    run_search(config.clone(), &full, &device, None, &mut SilentObserver).unwrap();
     run_search(config, &part, &device, Some(1), &mut SilentObserver).unwrap();
+    copy_dir(&part, &again);
     resume(&part, &device, None, &mut SilentObserver).unwrap();
+    resume(&again, &device, None, &mut SilentObserver).unwrap();
     let strip = |mut h: Vec<crate::bilevel::EpochRecord>| {
         h.iter_mut().for_each(|r| r.seconds = 0.0);
         h
     };
-    let a = strip(read_history(&full.join("history.jsonl")).unwrap());
-    let b = strip(read_history(&part.join("history.jsonl")).unwrap());
+    let a = strip(read_history(&part.join("history.jsonl")).unwrap());
+    let b = strip(read_history(&again.join("history.jsonl")).unwrap());
+    // The state came back from the checkpoint: the count goes on from 2, not from 0.
     let steps: Vec<_> = a
         .iter()
         .map(|r| r.regularizer["alpha_steps"].clone())
         .collect();
     assert_eq!(steps, [serde_json::json!(2), serde_json::json!(4)]);
-    assert_eq!(a, b, "the resumed run continues the state exactly");
+    assert_eq!(a, b, "a resumed run depends on its checkpoint alone");
 }
