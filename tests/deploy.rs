@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use betadarts_deploy::{ModelMeta, ort_available};
+use betadarts_deploy::{EngineKind, ModelMeta};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -86,7 +86,7 @@ fn predict_top1_agrees_between_tract_and_ort_on_lossless_samples() {
             "sorted by probability"
         );
     }
-    if ort_available() {
+    if EngineKind::Ort.available().is_ok() {
         let ort = run("ort");
         for (a, b) in tract.iter().zip(&ort) {
             assert_eq!(a["top"][0]["index"], b["top"][0]["index"], "{}", a["file"]);

@@ -18,8 +18,6 @@ pub mod tract_layout;
 mod v1;
 pub mod worker;
 
-pub use engine::{
-    Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine, ort_available,
-};
+pub use engine::{Engine, EngineKind, OrtEngine, TractEngine, find_onnxruntime, load_engine};
 pub use error::{Error, Result};
 pub use meta::ModelMeta;

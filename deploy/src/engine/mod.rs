@@ -10,7 +10,7 @@ mod tract;
 
 use crate::{Error, Result};
 
-pub use onnxruntime::{OrtEngine, find_onnxruntime, ort_available};
+pub use onnxruntime::{OrtEngine, find_onnxruntime};
 pub use tract::TractEngine;
 
 /// Runs a batch of images `[N, C, S, S]` (flattened, normalised) to logits `[N, K]`.

@@ -43,11 +43,6 @@ fn environment() -> Result<&'static ort::environment::Environment> {
     .map_err(|e| Error::Ort(e.clone()))
 }
 
-/// Whether ONNX Runtime can be used on this machine.
-pub fn ort_available() -> bool {
-    environment().is_ok()
-}
-
 /// `Err(why)` when ONNX Runtime cannot be used on this machine.
 pub(super) fn availability() -> std::result::Result<(), String> {
     environment().map(|_| ()).map_err(|e| match e {

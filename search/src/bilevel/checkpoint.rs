@@ -114,7 +114,7 @@ pub(super) fn load_state(searcher: &mut Searcher, path: &Path) -> Result<Option<
         });
     }
     restore(searcher, &ckpt, &ckpt_path)?;
-    if let Some(state) = header.regularizer.filter(|v| !v.is_null()) {
+    if let Some(state) = header.regularizer {
         searcher.reg.restore(state).map_err(|m| Error::Checkpoint {
             path: ckpt_path.clone(),
             message: format!("regularizer state: {m}"),

@@ -47,21 +47,15 @@ impl RegularizerKind {
         (self.0.build)(setup)
     }
 
-    /// Builds it for one `[rows, k]` α tensor with default settings (tests, tools).
-    pub fn build_for(self, shape: [usize; 2]) -> Box<dyn Regularizer> {
+    /// Builds it for one `[rows, k]` α tensor with the search's default settings.
+    #[cfg(test)]
+    pub(crate) fn build_for(self, shape: [usize; 2]) -> Box<dyn Regularizer> {
+        let defaults = crate::bilevel::SearchConfig::default();
         self.build(&Setup {
             alpha_shapes: &[shape],
-            strength_lr: 0.01,
-            strength_max: 2.0,
+            strength_lr: defaults.strength_lr,
+            strength_max: defaults.strength_max,
         })
-    }
-
-    /// `name (about); …` for help texts and errors.
-    pub fn listing() -> String {
-        Self::all()
-            .map(|k| format!("{} ({})", k.name(), k.about()))
-            .collect::<Vec<_>>()
-            .join("; ")
     }
 }
 
