@@ -1,5 +1,8 @@
 //! The 64-bit ARM deploy binary, run under `qemu-aarch64`, predicts what the x86 build predicts
-//! on the lossless samples: top-1 identical, every probability within 1e-5. Needs the binary
+//! on the lossless samples: top-1 identical, every probability within 1e-5 (and every logit, relative
+//! to 1 + |logit|). Two models: a trained
+//! NB201 network, and a DARTS-space one (PDARTS cells, random weights) whose depthwise convs —
+//! 3×3 and 5×5, dilated, stride 1 and 2 — run on our kernel (portable code on ARM, AVX2 on x86). Needs the binary
 //! (`scripts/build-arm.sh`, or `BETADARTS_ARM_BIN`) and `qemu-aarch64`; without them the test
 //! prints why and passes (CI builds the binary when the toolchain can be installed).
 
@@ -25,7 +28,10 @@ fn arm_binary() -> Result<PathBuf, String> {
         })
 }
 
-fn predictions(out: &str) -> Vec<(String, Vec<(u64, f64)>)> {
+/// Per image: file, top classes with their probabilities, logits.
+type Prediction = (String, Vec<(u64, f64)>, Vec<f64>);
+
+fn predictions(out: &str) -> Vec<Prediction> {
     out.lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -35,7 +41,13 @@ fn predictions(out: &str) -> Vec<(String, Vec<(u64, f64)>)> {
                 .iter()
                 .map(|t| (t["index"].as_u64().unwrap(), t["prob"].as_f64().unwrap()))
                 .collect();
-            (v["file"].as_str().unwrap().to_string(), top)
+            let logits = v["logits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            (v["file"].as_str().unwrap().to_string(), top, logits)
         })
         .collect()
 }
@@ -54,8 +66,28 @@ fn the_arm_binary_predicts_what_the_x86_build_predicts() {
         return eprintln!("SKIPPED arm: qemu-aarch64 is not installed (apt-get install qemu-user)");
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_, onnx) = crate::deploy::model(dir.path());
-    let onnx = onnx.to_str().unwrap();
+    let (_, nb201) = crate::deploy::model(dir.path());
+    let darts = dir.path().join("pdarts.onnx");
+    let genotype = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/genotypes/PDARTS.json");
+    ok(&[
+        "export",
+        "--random-init",
+        "--genotype",
+        genotype.to_str().unwrap(),
+        "--channels",
+        "8",
+        "--layers",
+        "5",
+        "-o",
+        darts.to_str().unwrap(),
+    ]);
+    for onnx in [nb201, darts] {
+        same_predictions(&arm, onnx.to_str().unwrap());
+    }
+}
+
+/// Predictions of the x86 build and of the ARM binary under qemu on the lossless samples.
+fn same_predictions(arm: &Path, onnx: &str) {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/samples");
     let mut images: Vec<String> = std::fs::read_dir(&samples)
         .unwrap()
@@ -76,13 +108,13 @@ fn the_arm_binary_predicts_what_the_x86_build_predicts() {
     let out = run_ok(
         Command::new("qemu-aarch64")
             .args(["-L", "/usr/aarch64-linux-gnu"])
-            .arg(&arm)
+            .arg(arm)
             .args(&args[1..]),
     );
     let arm = predictions(&String::from_utf8_lossy(&out));
     assert_eq!(arm.len(), x86.len());
-    let mut worst = 0.0f64;
-    for ((file, a), (_, x)) in arm.iter().zip(&x86) {
+    let (mut worst, mut worst_logit) = (0.0f64, 0.0f64);
+    for ((file, a, la), (_, x, lx)) in arm.iter().zip(&x86) {
         assert_eq!(
             a[0].0, x[0].0,
             "{file}: top-1 differs (ARM {:?}, x86 {:?})",
@@ -92,10 +124,17 @@ fn the_arm_binary_predicts_what_the_x86_build_predicts() {
             let q = x.iter().find(|(j, _)| j == i).map(|(_, q)| *q).unwrap();
             worst = worst.max((p - q).abs());
         }
+        // Logits too: a random-weight network's probabilities are all near 1 / classes, where a
+        // probability hides a difference in the logits.
+        assert_eq!(la.len(), lx.len());
+        for (p, q) in la.iter().zip(lx) {
+            worst_logit = worst_logit.max((p - q).abs() / (1.0 + q.abs()));
+        }
     }
     eprintln!(
-        "arm: {} images, top-1 identical, max |Δprob| {worst:.2e}",
+        "arm: {onnx}: {} images, top-1 identical, max |Δprob| {worst:.2e}, max |Δlogit|/(1+|logit|) {worst_logit:.2e}",
         arm.len()
     );
     assert!(worst <= 1e-5, "max |Δprob| {worst:e}");
+    assert!(worst_logit <= 1e-5, "max relative |Δlogit| {worst_logit:e}");
 }

@@ -1,39 +1,33 @@
-//! Where tract spends its time on an exported model, and what `tract_layout` changes.
+//! Where tract spends its time on an exported model, and what `tract_plan` changes.
 //!
 //! `cargo run --release -p betadarts-deploy --example tract_profile -- MODEL.onnx [BATCH] [RUNS]`
 //!
 //! Builds single-threaded plans of the model for `[BATCH, C, S, S]` (C, S from the model's
-//! metadata): tract's own optimisation; ours (`tract_layout` first, as the engine does); and
-//! every conv channel-last (tract's `conv_nhwc` transform, the alternative we measured against).
-//! It runs them alternately with the engine's way of running a batch (image by image on our
+//! metadata): tract's own optimisation, and ours (`tract_plan`'s rewrites first, as the engine
+//! does). It runs them alternately with the engine's way of running a batch (image by image on our
 //! batch-1 plan), since this machine is noisy: medians of alternated runs. Then the time per op
 //! kind of our plan with its multiply-adds and rate, and the slowest nodes.
 use std::collections::HashMap;
 use std::time::Instant;
 
-use betadarts_deploy::{ModelMeta, tract_layout};
+use betadarts_deploy::{ModelMeta, tract_plan};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::Cost;
 use tract_onnx::tract_core::plan::{SimpleState, eval};
 
 type Plan = Arc<TypedRunnableModel>;
 
-fn plan(path: &str, shape: &[usize], ours: bool, nhwc: bool) -> TractResult<Plan> {
+fn plan(path: &str, shape: &[usize], ours: bool) -> TractResult<Plan> {
     let model = tract_onnx::onnx().model_for_path(path)?;
     let shape: [usize; 4] = shape.try_into()?;
     if ours {
         // Exactly the engine's plan.
-        return tract_layout::optimised_plan(model, shape);
+        return tract_plan::optimised_plan(model, shape);
     }
-    let mut model = model
+    model
         .with_input_fact(0, f32::fact(shape).into())?
-        .into_typed()?
-        .into_decluttered()?;
-    if nhwc {
-        let t = tract_onnx::tract_core::transform::get_transform("conv_nhwc")?.expect("conv_nhwc");
-        t.transform(&mut model)?;
-    }
-    model.into_optimized()?.into_runnable()
+        .into_optimized()?
+        .into_runnable()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -42,6 +36,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> TractResult<()> {
+    // Both plans on the kernels the engine uses (tract settles them at its first use).
+    betadarts_deploy::tract_isa::choose();
     let args: Vec<String> = std::env::args().collect();
     let path = args
         .get(1)
@@ -50,15 +46,11 @@ fn main() -> TractResult<()> {
     let runs: usize = args.get(3).map_or(Ok(15), |s| s.parse())?;
     let meta = ModelMeta::from_onnx(&std::fs::read(path)?)?;
     let shape = [batch, meta.input_channels, meta.input_size, meta.input_size];
-    let plans = [
-        plan(path, &shape, false, false)?,
-        plan(path, &shape, true, false)?,
-        plan(path, &shape, false, true)?,
-    ];
+    let plans = [plan(path, &shape, false)?, plan(path, &shape, true)?];
     let x = Tensor::zero::<f32>(&shape)?;
-    let one = plan(path, &[1, shape[1], shape[2], shape[3]], true, false)?;
+    let one = plan(path, &[1, shape[1], shape[2], shape[3]], true)?;
     let x1 = Tensor::zero::<f32>(&[1, shape[1], shape[2], shape[3]])?;
-    let mut times = [vec![], vec![], vec![], vec![]];
+    let mut times = [vec![], vec![], vec![]];
     for r in 0..=runs {
         for (p, t) in plans.iter().zip(&mut times) {
             let t0 = Instant::now();
@@ -72,18 +64,17 @@ fn main() -> TractResult<()> {
             one.run(tvec!(x1.clone().into_tvalue()))?;
         }
         if r > 0 {
-            times[3].push(t0.elapsed().as_secs_f64() * 1e3);
+            times[2].push(t0.elapsed().as_secs_f64() * 1e3);
         }
     }
-    let [tract, ours, nhwc, split] = times.map(median);
+    let [tract, ours, split] = times.map(median);
     println!(
         "image by image on our batch-1 plan: {split:.2} ms ({:.2}x)",
         tract / split
     );
     println!(
-        "batch {batch}, {runs} alternated runs, medians: tract's plan {tract:.2} ms, ours {ours:.2} ms ({:.2}x), all convs channel-last {nhwc:.2} ms ({:.2}x)",
-        tract / ours,
-        tract / nhwc
+        "batch {batch}, {runs} alternated runs, medians: tract's plan {tract:.2} ms, ours {ours:.2} ms ({:.2}x)",
+        tract / ours
     );
 
     // Per node, on our plan.

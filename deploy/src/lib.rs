@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod connections;
+pub mod depthwise;
 pub mod engine;
 pub mod error;
 pub mod eval;
@@ -14,7 +15,9 @@ pub mod metrics;
 pub mod predict;
 pub mod preprocess;
 pub mod serve;
-pub mod tract_layout;
+pub mod subsample;
+pub mod tract_isa;
+pub mod tract_plan;
 mod v1;
 pub mod worker;
 

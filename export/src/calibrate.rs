@@ -66,6 +66,7 @@ fn probe(model: &ModelProto, shape: [usize; 4]) -> Result<(Vec<String>, Arc<Type
         })
         .collect();
     let fail = |e: TractError| Error::Unsupported(format!("calibration run in tract: {e}"));
+    betadarts_deploy::tract_isa::choose();
     let plan = tract_onnx::onnx()
         .model_for_proto_model(&m)
         .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))

@@ -10,8 +10,8 @@ use tract_onnx::prelude::*;
 use super::{Engine, check_len};
 use crate::{Error, Result};
 
-/// tract: the model is optimised for one image of each input shape (shapes concrete, small
-/// depthwise convs channel-last: [`crate::tract_layout`]), then cached. Runs on its own rayon
+/// tract: the model is optimised for one image of each input shape (shapes concrete, depthwise
+/// convs ours: [`crate::tract_plan`]), then cached. Runs on its own rayon
 /// pool of `threads`; one thread runs inline.
 pub struct TractEngine {
     model: InferenceModel,
@@ -76,6 +76,7 @@ fn quiet_panics() {
 impl TractEngine {
     /// `threads`: None for every core.
     pub fn new(onnx: &[u8], threads: Option<usize>) -> Result<Self> {
+        crate::tract_isa::choose();
         let model = tract("reading the model", || {
             tract_onnx::onnx().model_for_read(&mut &onnx[..])
         })?;
@@ -98,7 +99,7 @@ impl TractEngine {
             return Ok(p.clone());
         }
         let plan = tract("optimising the model", || {
-            crate::tract_layout::optimised_plan(self.model.clone(), shape)
+            crate::tract_plan::optimised_plan(self.model.clone(), shape)
         })?;
         self.plans.insert(shape, plan.clone());
         Ok(plan)

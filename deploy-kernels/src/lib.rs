@@ -1,0 +1,10 @@
+//! The inner loops of betadarts' own tract ops, in a crate of their own: no dependencies, and
+//! compiled at full speed even in the size-optimised `device-min` build (Cargo's per-package
+//! opt-level). The tract ops around them are in `betadarts-deploy` (`depthwise.rs`,
+//! `subsample.rs`).
+
+pub mod depthwise;
+#[cfg(test)]
+mod depthwise_tests;
+pub mod strided;
+mod tiles;
