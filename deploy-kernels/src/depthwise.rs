@@ -5,12 +5,13 @@
 //! split by column phase when the column stride is `s > 1` (columns `j ≡ φ mod s` in phase φ), so
 //! that every tap reads contiguous columns, and wide enough that each output row is a whole
 //! number of [`LANES`]-wide chunks: the tiles (`tiles.rs`) have no edge cases. The scratch
-//! plane's padding is written once per geometry and thread; only its interior is rewritten.
+//! plane's padding is written once per geometry and thread; only its interior is rewritten. Max
+//! pooling ([`max_planes`]) is the same walk with a maximum for a multiply-add and −∞ padding.
 
 use std::cell::RefCell;
 
 use crate::strided::every_nth;
-use crate::tiles::{Runner, runner};
+use crate::tiles::{Max, MulAdd, Runner, runner};
 
 /// Outputs per chunk: one AVX2 / two NEON registers.
 pub const LANES: usize = 8;
@@ -69,6 +70,8 @@ impl Geometry {
 /// A geometry's padded plane and its taps' offsets, kept by each thread.
 pub(crate) struct Scratch {
     geometry: Geometry,
+    /// The padding's value, as bits (0 for a convolution, −∞ for a max pool).
+    pad: u32,
     pub(crate) plane: Vec<f32>,
     pub(crate) taps: Vec<usize>,
     runs: Vec<Run>,
@@ -77,8 +80,8 @@ pub(crate) struct Scratch {
 }
 
 thread_local! {
-    /// Each thread's padded planes, one per geometry: their padding stays zero between planes,
-    /// only the interior is rewritten.
+    /// Each thread's padded planes, one per geometry and padding value: the padding stays put
+    /// between planes, only the interior is rewritten.
     static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -95,7 +98,28 @@ pub fn planes(
     relu: bool,
     y: &mut [f32],
 ) {
-    planes_with(runner(), g, first, x, k, b, relu, y)
+    planes_with(runner::<MulAdd>(), g, first, x, k, b, relu, y)
+}
+
+/// Max pooling of whole planes: `y_p[i, j]` is the largest of `x_p` under the window (padding
+/// never wins). Windows are [`Geometry`]'s kernel; no weights.
+pub fn max_planes(g: &Geometry, x: &[f32], y: &mut [f32]) {
+    max_planes_with(runner::<Max>(), g, x, y)
+}
+
+pub(crate) fn max_planes_with(run: Runner, g: &Geometry, x: &[f32], y: &mut [f32]) {
+    let unused = vec![0.0; g.taps()];
+    each_plane(
+        run,
+        g,
+        f32::NEG_INFINITY,
+        0,
+        x,
+        &unused,
+        &[f32::NEG_INFINITY],
+        false,
+        y,
+    )
 }
 
 /// [`planes`] with the given tile runner (tests pass the portable one).
@@ -103,6 +127,22 @@ pub fn planes(
 pub(crate) fn planes_with(
     run: Runner,
     g: &Geometry,
+    first: usize,
+    x: &[f32],
+    k: &[f32],
+    b: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
+    each_plane(run, g, 0.0, first, x, k, b, relu, y)
+}
+
+/// Fills each plane into the scratch plane padded with `pad`, and runs its tiles.
+#[allow(clippy::too_many_arguments)]
+fn each_plane(
+    run: Runner,
+    g: &Geometry,
+    pad: f32,
     first: usize,
     x: &[f32],
     k: &[f32],
@@ -123,13 +163,15 @@ pub(crate) fn planes_with(
         "as many input as output planes"
     );
     SCRATCH.with_borrow_mut(|scratch| {
-        let i = match scratch.iter().position(|s| s.geometry == *g) {
+        let key = |s: &Scratch| s.geometry == *g && s.pad == pad.to_bits();
+        let i = match scratch.iter().position(key) {
             Some(i) => i,
             None => {
                 let [hp, wq] = g.padded();
                 scratch.push(Scratch {
                     geometry: *g,
-                    plane: vec![0.0; g.stride[1] * hp * wq],
+                    pad: pad.to_bits(),
+                    plane: vec![pad; g.stride[1] * hp * wq],
                     taps: g.taps_at(),
                     runs: g.runs(),
                     row: g.stride[0] * wq,

@@ -1,7 +1,7 @@
 //! The plane kernel against the convolution written out.
 
-use crate::depthwise::{Geometry, planes, planes_with};
-use crate::tiles::{Runner, portable, runner};
+use crate::depthwise::{Geometry, max_planes_with, planes, planes_with};
+use crate::tiles::{Max, MulAdd, Runner, portable, runner};
 
 /// The convolution written out, with bounds checks instead of padding: the oracle.
 fn naive(g: &Geometry, x: &[f32], k: &[f32], bias: f32, relu: bool) -> Vec<f32> {
@@ -72,9 +72,9 @@ fn every_darts_geometry_and_odd_ones_match_the_oracle() {
         let (x, k) = (values(h * h, 0.1), values(kk * kk, 0.7));
         // The run-time choice (AVX2 on most x86-64), and the portable code everywhere.
         for (relu, run) in [
-            (false, runner()),
-            (true, runner()),
-            (true, portable as Runner),
+            (false, runner::<MulAdd>()),
+            (true, runner::<MulAdd>()),
+            (true, portable::<MulAdd> as Runner),
         ] {
             let mut y = vec![f32::NAN; o * o];
             planes_with(run, &g, 0, &x, &k, &[0.3], relu, &mut y);
@@ -100,7 +100,7 @@ fn a_rectangular_plane_with_unequal_strides_matches_the_oracle() {
     };
     let (x, k) = (values(6 * 19, 0.4), values(15, 0.9));
     let mut y = vec![0.0; 6 * 9];
-    planes_with(runner(), &g, 0, &x, &k, &[-0.2], true, &mut y);
+    planes_with(runner::<MulAdd>(), &g, 0, &x, &k, &[-0.2], true, &mut y);
     let want = naive(&g, &x, &k, -0.2, true);
     for (a, b) in y.iter().zip(&want) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
@@ -130,6 +130,63 @@ fn planes_take_their_channels_weights_from_the_first_plane_on() {
         let want = naive(&g, &x[p * 81..][..81], &k[c * 9..][..9], b[c], true);
         for (a, w) in y[p * 81..][..81].iter().zip(&want) {
             assert!((a - w).abs() < 1e-5, "plane {p}: {a} vs {w}");
+        }
+    }
+}
+
+/// Max pooling written out: the largest input under each window, padding left out.
+fn naive_max(g: &Geometry, x: &[f32]) -> Vec<f32> {
+    let mut y = vec![];
+    for oy in 0..g.output[0] {
+        for ox in 0..g.output[1] {
+            let mut m = f32::NEG_INFINITY;
+            for ky in 0..g.kernel[0] {
+                for kx in 0..g.kernel[1] {
+                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.pad[0] as isize;
+                    let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize - g.pad[1] as isize;
+                    if (0..g.input[0] as isize).contains(&iy)
+                        && (0..g.input[1] as isize).contains(&ix)
+                    {
+                        m = m.max(x[iy as usize * g.input[1] + ix as usize]);
+                    }
+                }
+            }
+            y.push(m);
+        }
+    }
+    y
+}
+
+#[test]
+fn max_pooling_matches_the_oracle_and_padding_never_wins() {
+    // DARTS's max_pool_3x3 (padding 1) at both strides, and a 2×2 window without padding. All
+    // inputs negative, so a zero from the padding would show.
+    for (h, k, s, p) in [
+        (32, 3, 1, 1),
+        (16, 3, 2, 1),
+        (8, 3, 2, 1),
+        (7, 3, 2, 1),
+        (9, 2, 2, 0),
+    ] {
+        let o = side(h, k, s, 1, p);
+        let g = Geometry {
+            input: [h, h],
+            kernel: [k, k],
+            stride: [s, s],
+            dilation: [1, 1],
+            pad: [p, p],
+            output: [o, o],
+        };
+        let x: Vec<f32> = values(3 * h * h, 0.3)
+            .iter()
+            .map(|v| -1.0 - v.abs())
+            .collect();
+        for run in [runner::<Max>(), portable::<Max> as Runner] {
+            let mut y = vec![f32::NAN; 3 * o * o];
+            max_planes_with(run, &g, &x, &mut y);
+            for (i, (x, y)) in x.chunks(h * h).zip(y.chunks(o * o)).enumerate() {
+                assert_eq!(y, naive_max(&g, x), "plane {i} of {g:?}");
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
-//! The inner loops of betadarts' own tract ops, in a crate of their own: no dependencies, and
-//! compiled at full speed even in the size-optimised `device-min` build (Cargo's per-package
-//! opt-level). The tract ops around them are in `betadarts-deploy` (`depthwise.rs`,
+//! The inner loops of betadarts' own tract ops (depthwise convolution and pooling in register
+//! tiles, strided copies), in a crate of their own: no dependencies, and compiled at full speed
+//! even in the size-optimised `device-min` build (Cargo's per-package opt-level). The tract ops around them are in `betadarts-deploy` (`depthwise.rs`, `pool.rs`,
 //! `subsample.rs`).
 
 pub mod depthwise;

@@ -1,17 +1,19 @@
 //! Our rewrites of tract's plan of an exported model, applied between declutter and optimise.
 //!
-//! Every f32 depthwise conv becomes our [`Depthwise`] op, and every row-then-column pair of
-//! `Downsample`s our [`Subsample`], each taking over the ReLU before it (a `max` with zero). Measured on DARTS_V2 (one thread, x86-64,
+//! Every f32 depthwise conv becomes our [`Depthwise`] op, every 2-D max or average pool our
+//! [`Pool`], and every row-then-column pair of `Downsample`s our [`Subsample`]; the depthwise
+//! convs and subsamples take over the ReLU before them (a `max` with zero). Measured on DARTS_V2 (one thread, x86-64,
 //! `examples/tract_profile.rs`): see README, "How tract runs our models".
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::model::{Rewriter, TypedModelPatch};
 use tract_onnx::tract_core::ops::Downsample;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PoolSpec, SumPool};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use crate::depthwise::{Depthwise, Geometry};
+use crate::pool::Pool;
 use crate::subsample::Subsample;
 
 /// The engine's plan of `model` for input `shape`: decluttered, our rewrites, optimised (with the
@@ -30,11 +32,13 @@ pub fn optimised_plan(
 }
 
 /// Replaces the model's f32 NCHW depthwise convs (constant weights, concrete shapes) by
-/// [`Depthwise`] and its pairs of f32 `Downsample`s by [`Subsample`], fusing a preceding ReLU.
+/// [`Depthwise`], its 2-D pools by [`Pool`] and its pairs of f32 `Downsample`s by [`Subsample`].
 pub fn our_ops(model: &mut TypedModel) -> TractResult<()> {
     Rewriter::<()>::default()
         .with_rule_for("betadarts-depthwise", depthwise)
         .with_rule_for("betadarts-subsample", subsample)
+        .with_rule_for("betadarts-maxpool", max_pool)
+        .with_rule_for("betadarts-avgpool", sum_pool)
         .rewrite(&(), model)
 }
 
@@ -109,16 +113,7 @@ fn depthwise(
     {
         return Ok(None);
     }
-    let hw = &shape[shape.len() - 2..];
-    let padding = conv.pool_spec.computed_padding(hw);
-    let geometry = Geometry {
-        input: [hw[0], hw[1]],
-        kernel: [kernel_shape[0], kernel_shape[1]],
-        stride: [conv.pool_spec.stride(0), conv.pool_spec.stride(1)],
-        dilation: [conv.pool_spec.dilation(0), conv.pool_spec.dilation(1)],
-        pad: [padding[0].pad_before, padding[1].pad_before],
-        output: [padding[0].convoluted, padding[1].convoluted],
-    };
+    let geometry = geometry(&conv.pool_spec, shape);
     let bias = if bias.len() == c {
         (*bias).clone().into_shape(&[c])?
     } else {
@@ -137,6 +132,62 @@ fn depthwise(
         relu,
     };
     replace(model, node, name, input, op)
+}
+
+/// The plane geometry of a 2-D `spec` on a map of `shape` (`[.., H, W]`).
+fn geometry(spec: &PoolSpec, shape: &[usize]) -> Geometry {
+    let hw = &shape[shape.len() - 2..];
+    let padding = spec.computed_padding(hw);
+    Geometry {
+        input: [hw[0], hw[1]],
+        kernel: [spec.kernel_shape[0], spec.kernel_shape[1]],
+        stride: [spec.stride(0), spec.stride(1)],
+        dilation: [spec.dilation(0), spec.dilation(1)],
+        pad: [padding[0].pad_before, padding[1].pad_before],
+        output: [padding[0].convoluted, padding[1].convoluted],
+    }
+}
+
+/// The concrete shape of `node`'s f32 input when `spec` is a 2-D NCHW (or CHW) window.
+fn nchw_f32<'a>(model: &'a TypedModel, node: &TypedNode, spec: &PoolSpec) -> Option<&'a [usize]> {
+    let fact = model.outlet_fact(node.inputs[0]).ok()?;
+    let nchw = matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW);
+    (fact.datum_type == f32::datum_type() && spec.rank() == 2 && nchw)
+        .then(|| fact.shape.as_concrete())
+        .flatten()
+}
+
+fn max_pool(
+    _: &(),
+    model: &TypedModel,
+    node: &TypedNode,
+    name: &str,
+    pool: &MaxPool,
+) -> TractResult<Option<TypedModelPatch>> {
+    match nchw_f32(model, node, &pool.pool_spec) {
+        Some(shape) if pool.with_index_outputs.is_none() => {
+            let op = Pool::max(geometry(&pool.pool_spec, shape));
+            replace(model, node, name, node.inputs[0], op)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// ONNX's AveragePool (a normalised `SumPool`).
+fn sum_pool(
+    _: &(),
+    model: &TypedModel,
+    node: &TypedNode,
+    name: &str,
+    pool: &SumPool,
+) -> TractResult<Option<TypedModelPatch>> {
+    match nchw_f32(model, node, &pool.pool_spec) {
+        Some(shape) if pool.normalize => {
+            let op = Pool::average(geometry(&pool.pool_spec, shape), pool.count_include_pad);
+            replace(model, node, name, node.inputs[0], op)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// A patch that computes `node`'s output with `op` on `input`.

@@ -3,7 +3,7 @@
 use super::*;
 use crate::depthwise::Depthwise;
 use tract_onnx::tract_core::ops::Downsample;
-use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
+use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 use tract_onnx::tract_core::ops::math::max;
 
 fn values(n: usize, seed: f32) -> Vec<f32> {
@@ -176,5 +176,81 @@ fn downsample_pairs_become_ours_with_their_relu_and_match_tracts_own() {
             run(ours),
             "{h}x{w} stride {stride} offset {offset:?}"
         );
+    }
+}
+
+/// `x → pool` on `[1, 3, h, h]`: DARTS's 3×3 pools (padding 1) and odd ones.
+fn pooled(h: usize, op: Box<dyn TypedOp>) -> TractResult<TypedModel> {
+    let mut m = TypedModel::default();
+    let x = m.add_source("x", f32::fact([1, 3, h, h]))?;
+    let y = m.wire_node("pool", op, &[x])?;
+    m.select_output_outlets(&y)?;
+    m.into_decluttered()
+}
+
+fn spec(k: usize, s: usize, p: usize) -> PoolSpec {
+    PoolSpec {
+        data_format: DataFormat::NCHW,
+        kernel_shape: tvec!(k, k),
+        padding: PaddingSpec::Explicit(tvec!(p, p), tvec!(p, p)),
+        dilations: None,
+        strides: Some(tvec!(s, s)),
+        input_channels: 3,
+        output_channels: 3,
+    }
+}
+
+/// Builds a fresh pool op (each model needs its own).
+type MakeOp = Box<dyn Fn() -> Box<dyn TypedOp>>;
+
+#[test]
+fn pools_become_ours_and_match_tracts_own() {
+    use tract_onnx::tract_core::ops::cnn::{MaxPool, SumPool};
+    for (h, k, s, p) in [(32, 3, 1, 1), (16, 3, 2, 1), (7, 3, 2, 1), (9, 2, 2, 0)] {
+        let ops: [(&str, MakeOp); 3] = [
+            (
+                "BetadartsMaxPool",
+                Box::new(move || Box::new(MaxPool::new(spec(k, s, p), None))),
+            ),
+            (
+                "BetadartsAvgPool",
+                Box::new(move || Box::new(SumPool::new(spec(k, s, p), false, true))),
+            ),
+            (
+                "BetadartsAvgPool",
+                Box::new(move || Box::new(SumPool::new(spec(k, s, p), true, true))),
+            ),
+        ];
+        for (i, (ours_name, op)) in ops.iter().enumerate() {
+            let x = values(3 * h * h, 0.6);
+            let run = |m: TypedModel| -> Vec<f32> {
+                let plan = m.into_optimized().unwrap().into_runnable().unwrap();
+                let x = Tensor::from_shape(&[1, 3, h, h], &x).unwrap();
+                let out = plan.run(tvec!(x.into_tvalue())).unwrap();
+                out[0]
+                    .to_plain_array_view::<f32>()
+                    .unwrap()
+                    .iter()
+                    .copied()
+                    .collect()
+            };
+            let theirs = run(pooled(h, op()).unwrap());
+            let mut ours = pooled(h, op()).unwrap();
+            our_ops(&mut ours).unwrap();
+            assert!(
+                ours.nodes().iter().any(|n| n.op.name() == *ours_name),
+                "pool {i} on {h}x{h} became ours"
+            );
+            let ours = run(ours);
+            assert_eq!(ours.len(), theirs.len());
+            let diff = ours
+                .iter()
+                .zip(&theirs)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                diff < 1e-6,
+                "pool {i}, {h}x{h} k{k} s{s} p{p}: max diff {diff}"
+            );
+        }
     }
 }
