@@ -34,14 +34,13 @@ pub struct Depthwise {
     pub relu: bool,
 }
 
-impl Depthwise {
-    fn output_shape<D: Clone + From<usize>>(&self, input: &[D]) -> TVec<D> {
-        let mut shape: TVec<D> = input.into();
-        let r = shape.len();
-        shape[r - 2] = self.geometry.output[0].into();
-        shape[r - 1] = self.geometry.output[1].into();
-        shape
-    }
+/// `input`'s shape with its last two axes those of `g`'s output planes (our plane ops' outputs).
+pub fn planes_out<D: Clone + From<usize>>(g: &Geometry, input: &[D]) -> TVec<D> {
+    let mut shape: TVec<D> = input.into();
+    let r = shape.len();
+    shape[r - 2] = g.output[0].into();
+    shape[r - 1] = g.output[1].into();
+    shape
 }
 
 impl Op for Depthwise {
@@ -95,7 +94,7 @@ impl EvalOp for Depthwise {
             }
             _ => run(0, x, &mut y),
         }
-        let y = ArrayD::from_shape_vec(IxDyn(&self.output_shape(input.shape())), y)?;
+        let y = ArrayD::from_shape_vec(IxDyn(&planes_out(g, input.shape())), y)?;
         Ok(tvec!(y.into_tvalue()))
     }
 }
@@ -104,7 +103,10 @@ impl TypedOp for Depthwise {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let fact = inputs[0];
         ensure!(fact.datum_type == f32::datum_type() && fact.rank() >= 3);
-        Ok(tvec!(f32::fact(self.output_shape(&fact.shape.to_tvec()))))
+        Ok(tvec!(f32::fact(planes_out(
+            &self.geometry,
+            &fact.shape.to_tvec()
+        ))))
     }
 
     fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {

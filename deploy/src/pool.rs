@@ -12,6 +12,8 @@ use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
 
 use betadarts_deploy_kernels::depthwise::{self, Geometry};
 
+use crate::depthwise::planes_out;
+
 /// Pooling of every plane of an f32 `[.., H, W]` map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pool {
@@ -52,14 +54,6 @@ impl Pool {
             geometry,
             scale: Some(tensor1(&scale).into_arc_tensor()),
         }
-    }
-
-    fn output_shape<D: Clone + From<usize>>(&self, input: &[D]) -> TVec<D> {
-        let mut shape: TVec<D> = input.into();
-        let r = shape.len();
-        shape[r - 2] = self.geometry.output[0].into();
-        shape[r - 1] = self.geometry.output[1].into();
-        shape
     }
 }
 
@@ -108,7 +102,7 @@ impl EvalOp for Pool {
                 }
             }
         }
-        let y = ArrayD::from_shape_vec(IxDyn(&self.output_shape(shape)), y)?;
+        let y = ArrayD::from_shape_vec(IxDyn(&planes_out(g, shape)), y)?;
         Ok(tvec!(y.into_tvalue()))
     }
 }
@@ -117,7 +111,10 @@ impl TypedOp for Pool {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let fact = inputs[0];
         ensure!(fact.datum_type == f32::datum_type() && fact.rank() >= 2);
-        Ok(tvec!(f32::fact(self.output_shape(&fact.shape.to_tvec()))))
+        Ok(tvec!(f32::fact(planes_out(
+            &self.geometry,
+            &fact.shape.to_tvec()
+        ))))
     }
 
     as_op!();

@@ -123,6 +123,19 @@ fn depthwise_convs_become_ours_with_their_relu_and_match_tracts_own() {
     }
 }
 
+/// The optimised plan's (first) output on `x`.
+fn output(m: TypedModel, x: &[f32], shape: &[usize]) -> Vec<f32> {
+    let plan = m.into_optimized().unwrap().into_runnable().unwrap();
+    let x = Tensor::from_shape(shape, x).unwrap();
+    let out = plan.run(tvec!(x.into_tvalue())).unwrap();
+    out[0]
+        .to_plain_array_view::<f32>()
+        .unwrap()
+        .iter()
+        .copied()
+        .collect()
+}
+
 /// `x → ReLU → Downsample(rows) → Downsample(columns)` on `[1, 3, h, w]`, as tract lowers a
 /// strided slice.
 fn downsampled(h: usize, w: usize, stride: usize, offset: [usize; 2]) -> TractResult<TypedModel> {
@@ -150,17 +163,7 @@ fn downsample_pairs_become_ours_with_their_relu_and_match_tracts_own() {
         (10, 11, 3, [2, 1]),
     ] {
         let x = values(3 * h * w, 0.4);
-        let run = |m: TypedModel| -> Vec<f32> {
-            let plan = m.into_optimized().unwrap().into_runnable().unwrap();
-            let x = Tensor::from_shape(&[1, 3, h, w], &x).unwrap();
-            let out = plan.run(tvec!(x.into_tvalue())).unwrap();
-            out[0]
-                .to_plain_array_view::<f32>()
-                .unwrap()
-                .iter()
-                .copied()
-                .collect()
-        };
+        let run = |m: TypedModel| output(m, &x, &[1, 3, h, w]);
         let theirs = run(downsampled(h, w, stride, offset).unwrap());
         let mut ours = downsampled(h, w, stride, offset).unwrap();
         our_ops(&mut ours).unwrap();
@@ -223,17 +226,7 @@ fn pools_become_ours_and_match_tracts_own() {
         ];
         for (i, (ours_name, op)) in ops.iter().enumerate() {
             let x = values(3 * h * h, 0.6);
-            let run = |m: TypedModel| -> Vec<f32> {
-                let plan = m.into_optimized().unwrap().into_runnable().unwrap();
-                let x = Tensor::from_shape(&[1, 3, h, h], &x).unwrap();
-                let out = plan.run(tvec!(x.into_tvalue())).unwrap();
-                out[0]
-                    .to_plain_array_view::<f32>()
-                    .unwrap()
-                    .iter()
-                    .copied()
-                    .collect()
-            };
+            let run = |m: TypedModel| output(m, &x, &[1, 3, h, h]);
             let theirs = run(pooled(h, op()).unwrap());
             let mut ours = pooled(h, op()).unwrap();
             our_ops(&mut ours).unwrap();
