@@ -1,10 +1,15 @@
-//! The inner loops of betadarts' own tract ops (depthwise convolution and pooling in register
-//! tiles, strided copies), in a crate of their own: no dependencies, and compiled at full speed
-//! even in the size-optimised `device-min` build (Cargo's per-package opt-level). The tract ops around them are in `betadarts-deploy` (`depthwise.rs`, `pool.rs`,
-//! `subsample.rs`).
+//! The inner loops of betadarts' own tract ops (1×1 convolution, depthwise convolution and
+//! pooling in register tiles, strided copies), in a crate of their own: no dependencies, and
+//! compiled at full speed even in the size-optimised `device-min` build (Cargo's per-package
+//! opt-level). The tract ops around them are in `betadarts-deploy` (`pointwise.rs`,
+//! `depthwise.rs`, `pool.rs`, `subsample.rs`).
 
 pub mod depthwise;
 #[cfg(test)]
 mod depthwise_tests;
+mod point_tiles;
+pub mod pointwise;
+#[cfg(test)]
+mod pointwise_tests;
 pub mod strided;
 mod tiles;

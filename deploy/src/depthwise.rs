@@ -5,10 +5,12 @@
 //! of the network's time for 7 % of its multiply-adds. The kernel (`betadarts-deploy-kernels`)
 //! runs a plane from a padded copy in tiles of register accumulators, and the copy applies the
 //! ReLU that precedes every depthwise conv of a DARTS cell (so that ReLU is no separate pass over
-//! the map). Planes are spread over tract's thread pool when there is enough work.
+//! the map). It runs on the calling thread: handing an op's planes (or a 1×1 conv's pixels) to
+//! tract's pool cost more than it saved at batch 1 on both machines measured (2 threads, DARTS_V2:
+//! 31.1 ms with both ops split at ≥ 200 k multiply-adds, 24.5 at ≥ 3 M, 19.6 never, against 19.2
+//! on one thread; `deploy bench`, 2-vCPU Xeon), and a batch already spreads its images over the
+//! pool.
 
-use rayon::prelude::*;
-use tract_linalg::multithread::{Executor, current_tract_executor};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
@@ -16,10 +18,6 @@ use tract_onnx::tract_core::ops::Cost;
 
 use betadarts_deploy_kernels::depthwise;
 pub use betadarts_deploy_kernels::depthwise::Geometry;
-
-/// Multiply-adds below which one thread runs the whole op (a pool hand-off costs microseconds;
-/// DARTS_V2's 8×8 convs are ~80 k).
-const PARALLEL_FMA: usize = 200_000;
 
 /// `y = depthwise_conv(relu?(x)) + bias` over `[N, C, H, W]` or `[C, H, W]` f32 inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +65,7 @@ impl EvalOp for Depthwise {
         let k = self.kernel.try_as_plain_ram()?.as_slice::<f32>()?;
         let b = self.bias.try_as_plain_ram()?.as_slice::<f32>()?;
         let g = &self.geometry;
-        let (plane_in, plane_out) = (g.input[0] * g.input[1], g.output[0] * g.output[1]);
+        let plane_out = g.output[0] * g.output[1];
         let shape = input.shape();
         let r = shape.len();
         ensure!(
@@ -78,22 +76,7 @@ impl EvalOp for Depthwise {
         );
         let planes = shape[..r - 2].iter().product::<usize>();
         let mut y = vec![0f32; planes * plane_out];
-        let run = |first: usize, x: &[f32], y: &mut [f32]| {
-            depthwise::planes(g, first, x, k, b, self.relu, y)
-        };
-        match current_tract_executor() {
-            Executor::MultiThread(pool) if planes * g.fma() >= PARALLEL_FMA => {
-                // A few groups of planes per thread: balanced, and little hand-off.
-                let per = planes.div_ceil(4 * pool.current_num_threads()).max(1);
-                pool.install(|| {
-                    x.par_chunks(per * plane_in)
-                        .zip(y.par_chunks_mut(per * plane_out))
-                        .enumerate()
-                        .for_each(|(i, (x, y))| run(i * per, x, y))
-                })
-            }
-            _ => run(0, x, &mut y),
-        }
+        depthwise::planes(g, 0, x, k, b, self.relu, &mut y);
         let y = ArrayD::from_shape_vec(IxDyn(&planes_out(g, input.shape())), y)?;
         Ok(tvec!(y.into_tvalue()))
     }

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod kserve;
 pub mod meta;
 pub mod metrics;
+pub mod pointwise;
 pub mod pool;
 pub mod predict;
 pub mod preprocess;

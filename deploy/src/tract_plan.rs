@@ -1,8 +1,9 @@
 //! Our rewrites of tract's plan of an exported model, applied between declutter and optimise.
 //!
-//! Every f32 depthwise conv becomes our [`Depthwise`] op, every 2-D max or average pool our
-//! [`Pool`], and every row-then-column pair of `Downsample`s our [`Subsample`]; the depthwise
-//! convs and subsamples take over the ReLU before them (a `max` with zero). Measured on DARTS_V2 (one thread, x86-64,
+//! Every f32 1×1 conv becomes our [`Pointwise`] op (before declutter, which would make it a
+//! general matrix product), every depthwise conv our [`Depthwise`], every 2-D max or average pool
+//! our [`Pool`], and every row-then-column pair of `Downsample`s our [`Subsample`]; the convs and
+//! subsamples take over the ReLU before them (a `max` with zero). Measured on DARTS_V2 (one thread, x86-64,
 //! `examples/tract_profile.rs`): see README, "How tract runs our models".
 
 use tract_onnx::prelude::*;
@@ -16,8 +17,8 @@ use crate::depthwise::{Depthwise, Geometry};
 use crate::pool::Pool;
 use crate::subsample::Subsample;
 
-/// The engine's plan of `model` for input `shape`: decluttered, our rewrites, optimised (with the
-/// kernels [`crate::tract_isa`] chose).
+/// The engine's plan of `model` for input `shape`: our 1×1 convs, decluttered, our other
+/// rewrites, optimised (with the kernels [`crate::tract_isa`] chose).
 pub fn optimised_plan(
     model: InferenceModel,
     shape: [usize; 4],
@@ -25,10 +26,19 @@ pub fn optimised_plan(
     crate::tract_isa::choose();
     let mut m = model
         .with_input_fact(0, f32::fact(shape).into())?
-        .into_typed()?
-        .into_decluttered()?;
+        .into_typed()?;
+    our_pointwise(&mut m)?;
+    let mut m = m.into_decluttered()?;
     our_ops(&mut m)?;
     m.into_optimized()?.into_runnable()
+}
+
+/// Replaces the model's f32 1×1 convs (constant weights, no padding; a stride becomes a
+/// [`Subsample`] first) by [`Pointwise`]. Before declutter: it turns them into matrix products.
+pub fn our_pointwise(model: &mut TypedModel) -> TractResult<()> {
+    Rewriter::<()>::default()
+        .with_rule_for("betadarts-pointwise", pointwise::conv)
+        .rewrite(&(), model)
 }
 
 /// Replaces the model's f32 NCHW depthwise convs (constant weights, concrete shapes) by
@@ -39,6 +49,7 @@ pub fn our_ops(model: &mut TypedModel) -> TractResult<()> {
         .with_rule_for("betadarts-subsample", subsample)
         .with_rule_for("betadarts-maxpool", max_pool)
         .with_rule_for("betadarts-avgpool", sum_pool)
+        .with_rule_for("betadarts-pointwise-sum", pointwise::sum)
         .rewrite(&(), model)
 }
 
@@ -135,7 +146,7 @@ fn depthwise(
 }
 
 /// The plane geometry of a 2-D `spec` on a map of `shape` (`[.., H, W]`).
-fn geometry(spec: &PoolSpec, shape: &[usize]) -> Geometry {
+pub(super) fn geometry(spec: &PoolSpec, shape: &[usize]) -> Geometry {
     let hw = &shape[shape.len() - 2..];
     let padding = spec.computed_padding(hw);
     Geometry {
@@ -149,7 +160,11 @@ fn geometry(spec: &PoolSpec, shape: &[usize]) -> Geometry {
 }
 
 /// The concrete shape of `node`'s f32 input when `spec` is a 2-D NCHW (or CHW) window.
-fn nchw_f32<'a>(model: &'a TypedModel, node: &TypedNode, spec: &PoolSpec) -> Option<&'a [usize]> {
+pub(super) fn nchw_f32<'a>(
+    model: &'a TypedModel,
+    node: &TypedNode,
+    spec: &PoolSpec,
+) -> Option<&'a [usize]> {
     let fact = model.outlet_fact(node.inputs[0]).ok()?;
     let nchw = matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW);
     (fact.datum_type == f32::datum_type() && spec.rank() == 2 && nchw)
@@ -207,7 +222,7 @@ fn replace(
 
 /// What an op of ours reads instead of `outlet`, and whether it applies the ReLU itself: the
 /// ReLU's input when `outlet` is a ReLU, else `outlet`.
-fn fused_relu(model: &TypedModel, outlet: OutletId) -> TractResult<(OutletId, bool)> {
+pub(super) fn fused_relu(model: &TypedModel, outlet: OutletId) -> TractResult<(OutletId, bool)> {
     Ok(match relu_input(model, outlet)? {
         Some(x) => (x, true),
         None => (outlet, false),
@@ -241,5 +256,8 @@ fn relu_input(model: &TypedModel, outlet: OutletId) -> TractResult<Option<Outlet
     Ok(None)
 }
 
+mod pointwise;
+#[cfg(test)]
+mod pointwise_tests;
 #[cfg(test)]
 mod tests;

@@ -10,8 +10,8 @@ use tract_onnx::prelude::*;
 use super::{Engine, check_len};
 use crate::{Error, Result};
 
-/// tract: the model is optimised for one image of each input shape (shapes concrete, depthwise
-/// convs ours: [`crate::tract_plan`]), then cached. Runs on its own rayon
+/// tract: the model is optimised for one image of each input shape (shapes concrete, 1×1 and
+/// depthwise convs ours: [`crate::tract_plan`]), then cached. Runs on its own rayon
 /// pool of `threads`; one thread runs inline.
 pub struct TractEngine {
     model: InferenceModel,
@@ -114,8 +114,8 @@ impl Engine for TractEngine {
     /// A batch runs image by image on the batch-1 plan: tract's plans for N > 1 move axes and
     /// walk depthwise convs per (image, channel) plane, and ran 1.4–1.8× slower per image than
     /// N single-image runs (DARTS_V2, batch 8 and 32, `examples/tract_profile.rs`). With several
-    /// threads, one image runs with its matrix products split across the pool; a batch runs its
-    /// images in parallel, each on one thread.
+    /// threads, one image runs with tract's own ops split across the pool (ours run on one
+    /// thread: `depthwise.rs` says why); a batch runs its images in parallel, each on one thread.
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<(Vec<f32>, usize)> {
         check_len(input, shape)?;
         let [n, c, h, w] = shape;

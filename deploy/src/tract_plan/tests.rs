@@ -6,7 +6,7 @@ use tract_onnx::tract_core::ops::Downsample;
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 use tract_onnx::tract_core::ops::math::max;
 
-fn values(n: usize, seed: f32) -> Vec<f32> {
+pub(super) fn values(n: usize, seed: f32) -> Vec<f32> {
     (0..n)
         .map(|i| (i as f32 * 0.37 + seed).sin() * 1.7)
         .collect()
@@ -124,7 +124,7 @@ fn depthwise_convs_become_ours_with_their_relu_and_match_tracts_own() {
 }
 
 /// The optimised plan's (first) output on `x`.
-fn output(m: TypedModel, x: &[f32], shape: &[usize]) -> Vec<f32> {
+pub(super) fn output(m: TypedModel, x: &[f32], shape: &[usize]) -> Vec<f32> {
     let plan = m.into_optimized().unwrap().into_runnable().unwrap();
     let x = Tensor::from_shape(shape, x).unwrap();
     let out = plan.run(tvec!(x.into_tvalue())).unwrap();
