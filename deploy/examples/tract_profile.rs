@@ -1,6 +1,6 @@
 //! Where tract spends its time on an exported model, and what `tract_plan` changes.
 //!
-//! `cargo run --release -p betadarts-deploy --example tract_profile -- MODEL.onnx [BATCH] [RUNS]`
+//! `cargo run --release -p betadarts-deploy --example tract_profile -- MODEL.onnx [BATCH] [RUNS] [NODES]`
 //!
 //! Builds single-threaded plans of the model for `[BATCH, C, S, S]` (C, S from the model's
 //! metadata): tract's own optimisation, and ours (`tract_plan`'s rewrites first, as the engine
@@ -132,10 +132,14 @@ fn main() -> TractResult<()> {
     let mut nodes: Vec<_> = by_node.into_iter().collect();
     nodes.sort_by(|a, b| b.1.total_cmp(&a.1));
     println!("slowest nodes:");
-    for (id, t) in nodes.into_iter().take(12) {
+    for (id, t) in nodes
+        .into_iter()
+        .take(args.get(4).map_or(Ok(12), |s| s.parse())?)
+    {
         let n = model.node(id);
         println!(
-            "{t:>9.3} ms  {} {} {:?}",
+            "{t:>9.3} ms {:>6.1} GFMA/s  {} {} {:?}",
+            fma[&id] / t / 1e6,
             n.op.name(),
             n.name,
             n.outputs[0].fact.shape

@@ -8,7 +8,6 @@
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
 use tract_onnx::tract_core::ops::Cost;
 
 use betadarts_deploy_kernels::pointwise;
@@ -67,8 +66,10 @@ impl Op for Pointwise {
 impl EvalOp for Pointwise {
     op_out_of_plan!();
 
-    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+    fn eval(&self, _ctx: &EvalContext, mut inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         ensure!(inputs.len() == 1 + usize::from(self.add), "1×1 conv inputs");
+        // The sum's other term becomes the output, in place when nothing else holds it.
+        let addend = if self.add { inputs.pop() } else { None };
         let input = &inputs[0];
         let x = input.try_as_plain_ram()?.as_slice::<f32>()?;
         let shape = input.shape();
@@ -79,25 +80,25 @@ impl EvalOp for Pointwise {
             "1×1 conv input {shape:?} for {k} channels"
         );
         let n = shape[r - 2] * shape[r - 1];
-        let images = shape[..r - 3].iter().product::<usize>();
-        let mut y = match inputs.get(1) {
+        let out = self.out_shape(shape);
+        let mut y = match addend {
             Some(z) => {
-                let out = self.out_shape(shape);
                 ensure!(
                     z.shape() == &*out,
                     "1×1 conv sum {:?} for {out:?}",
                     z.shape()
                 );
-                z.try_as_plain_ram()?.as_slice::<f32>()?.to_vec()
+                z.into_tensor()
             }
-            None => vec![0f32; images * m * n],
+            None => Tensor::zero::<f32>(&out)?,
         };
+        let mut view = y.try_as_plain_ram_mut()?;
+        let ys = view.as_slice_mut::<f32>()?;
         let modes = (self.relu, self.add);
-        for (x, y) in x.chunks_exact(k * n).zip(y.chunks_exact_mut(m * n)) {
+        for (x, y) in x.chunks_exact(k * n).zip(ys.chunks_exact_mut(m * n)) {
             let mut rows: Vec<&mut [f32]> = y.chunks_exact_mut(n).collect();
             self.conv.run(x, n, modes, 0..n, &mut rows);
         }
-        let y = ArrayD::from_shape_vec(IxDyn(&self.out_shape(shape)), y)?;
         Ok(tvec!(y.into_tvalue()))
     }
 }

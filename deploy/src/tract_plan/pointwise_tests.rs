@@ -1,6 +1,6 @@
 //! 1×1 convs in the rewritten plan against tract's own matrix products.
 
-use super::tests::{output, values};
+use super::tests::{output, output_of, relus_left, values};
 use super::*;
 use crate::pointwise::Pointwise;
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
@@ -83,14 +83,8 @@ fn one_by_one_convs_become_ours_with_their_relu_and_match_tracts_own() {
             .unwrap_or_else(|| panic!("{what}: the conv became ours"));
         // With a stride the ReLU goes into the subsample before the conv.
         assert_eq!(op.relu, relu && s == 1, "{what}: ReLU fused");
-        let maxes = ours.clone().into_optimized().unwrap();
-        let maxes = maxes
-            .nodes()
-            .iter()
-            .filter(|n| n.op.name().contains("Max"))
-            .count();
         assert_eq!(
-            maxes,
+            relus_left(&ours),
             usize::from(shared),
             "{what}: a ReLU stays only for another consumer"
         );
@@ -118,18 +112,7 @@ fn a_sum_after_a_conv_fuses_into_it_unless_the_conv_is_used_elsewhere() {
             Ok(m)
         };
         let (x, z) = (values(24 * 64, 0.1), values(20 * 64, 0.8));
-        let run = |m: TypedModel| -> Vec<f32> {
-            let plan = m.into_optimized().unwrap().into_runnable().unwrap();
-            let x = Tensor::from_shape(&[1, 24, 8, 8], &x).unwrap();
-            let z = Tensor::from_shape(&[1, 20, 8, 8], &z).unwrap();
-            let out = plan.run(tvec!(x.into_tvalue(), z.into_tvalue())).unwrap();
-            out[0]
-                .to_plain_array_view::<f32>()
-                .unwrap()
-                .iter()
-                .copied()
-                .collect()
-        };
+        let run = |m| output_of(m, &[(&x, &[1, 24, 8, 8]), (&z, &[1, 20, 8, 8])]);
         let theirs = run(build().unwrap().into_decluttered().unwrap());
         let mut ours = build().unwrap();
         our_pointwise(&mut ours).unwrap();

@@ -102,14 +102,8 @@ fn depthwise_convs_become_ours_with_their_relu_and_match_tracts_own() {
             .cloned()
             .expect("the conv became ours");
         assert_eq!(op.relu, relu, "ReLU fused");
-        let optimised = ours.clone().into_optimized().unwrap();
-        let maxes = optimised
-            .nodes()
-            .iter()
-            .filter(|n| n.op.name().contains("Max"))
-            .count();
         assert_eq!(
-            maxes,
+            relus_left(&ours),
             usize::from(shared),
             "a ReLU stays only for another consumer"
         );
@@ -123,11 +117,25 @@ fn depthwise_convs_become_ours_with_their_relu_and_match_tracts_own() {
     }
 }
 
+/// The ReLUs (`max` nodes) left in `m`'s optimised plan.
+pub(super) fn relus_left(m: &TypedModel) -> usize {
+    let optimised = m.clone().into_optimized().unwrap();
+    let nodes = optimised.nodes().iter();
+    nodes.filter(|n| n.op.name().contains("Max")).count()
+}
+
 /// The optimised plan's (first) output on `x`.
 pub(super) fn output(m: TypedModel, x: &[f32], shape: &[usize]) -> Vec<f32> {
+    output_of(m, &[(x, shape)])
+}
+
+/// The optimised plan's (first) output on its inputs (values, shape).
+pub(super) fn output_of(m: TypedModel, inputs: &[(&[f32], &[usize])]) -> Vec<f32> {
     let plan = m.into_optimized().unwrap().into_runnable().unwrap();
-    let x = Tensor::from_shape(shape, x).unwrap();
-    let out = plan.run(tvec!(x.into_tvalue())).unwrap();
+    let inputs = inputs
+        .iter()
+        .map(|(x, shape)| Tensor::from_shape(shape, x).unwrap().into_tvalue());
+    let out = plan.run(inputs.collect()).unwrap();
     out[0]
         .to_plain_array_view::<f32>()
         .unwrap()
