@@ -80,6 +80,10 @@ impl EvalOp for Pointwise {
             "1×1 conv input {shape:?} for {k} channels"
         );
         let n = shape[r - 2] * shape[r - 1];
+        ensure!(
+            m * k * n > 0,
+            "1×1 conv of an empty map {shape:?} or no outputs"
+        );
         let out = self.out_shape(shape);
         let mut y = match addend {
             Some(z) => {

@@ -40,6 +40,7 @@ pub(super) fn conv(
         || g.pad != [0, 0]
         || w.len() != m * k
         || (b.len() != m && b.len() != 1)
+        || m * k * g.output[0] * g.output[1] == 0
     {
         return Ok(None);
     }
