@@ -16,6 +16,7 @@ pub mod pointwise;
 pub mod pool;
 pub mod predict;
 pub mod preprocess;
+pub mod quant_pair;
 pub mod serve;
 pub mod subsample;
 pub mod tract_isa;

@@ -1,10 +1,12 @@
-//! Our rewrites of tract's plan of an exported model, applied between declutter and optimise.
+//! Our rewrites of tract's plan of an exported model, applied around declutter.
 //!
-//! Every f32 1×1 conv becomes our [`Pointwise`] op (before declutter, which would make it a
-//! general matrix product), every depthwise conv our [`Depthwise`], every 2-D max or average pool
-//! our [`Pool`], and every row-then-column pair of `Downsample`s our [`Subsample`]; the convs and
-//! subsamples take over the ReLU before them (a `max` with zero). Measured on DARTS_V2 (one thread, x86-64,
-//! `examples/tract_profile.rs`): see README, "How tract runs our models".
+//! Every f32 1×1 conv becomes our [`Pointwise`](crate::pointwise::Pointwise) op (before
+//! declutter, which would make it a general matrix product; a sum after it is fused in after),
+//! every depthwise conv our [`Depthwise`], every 2-D max or average pool our [`Pool`], every
+//! row-then-column pair of `Downsample`s our [`Subsample`], and every activation's
+//! quantize → dequantize pair (QDQ models) our [`QuantPair`](crate::quant_pair::QuantPair); the
+//! convs and subsamples take over the ReLU before them (a `max` with zero). Measured on DARTS_V2
+//! (one thread, x86-64, `examples/tract_profile.rs`): see README, "How tract runs our models".
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::model::{Rewriter, TypedModelPatch};
@@ -34,7 +36,8 @@ pub fn optimised_plan(
 }
 
 /// Replaces the model's f32 1×1 convs (constant weights, no padding; a stride becomes a
-/// [`Subsample`] first) by [`Pointwise`]. Before declutter: it turns them into matrix products.
+/// [`Subsample`] first) by [`Pointwise`](crate::pointwise::Pointwise). Before declutter: it
+/// turns them into matrix products.
 pub fn our_pointwise(model: &mut TypedModel) -> TractResult<()> {
     Rewriter::<()>::default()
         .with_rule_for("betadarts-pointwise", pointwise::conv)
@@ -42,7 +45,8 @@ pub fn our_pointwise(model: &mut TypedModel) -> TractResult<()> {
 }
 
 /// Replaces the model's f32 NCHW depthwise convs (constant weights, concrete shapes) by
-/// [`Depthwise`], its 2-D pools by [`Pool`] and its pairs of f32 `Downsample`s by [`Subsample`].
+/// [`Depthwise`], its 2-D pools by [`Pool`], its pairs of f32 `Downsample`s by [`Subsample`],
+/// sums after our 1×1 convs by the conv adding them, and quantize → dequantize pairs by one op.
 pub fn our_ops(model: &mut TypedModel) -> TractResult<()> {
     Rewriter::<()>::default()
         .with_rule_for("betadarts-depthwise", depthwise)
@@ -50,6 +54,7 @@ pub fn our_ops(model: &mut TypedModel) -> TractResult<()> {
         .with_rule_for("betadarts-maxpool", max_pool)
         .with_rule_for("betadarts-avgpool", sum_pool)
         .with_rule_for("betadarts-pointwise-sum", pointwise::sum)
+        .with_rule_for("betadarts-quant-pair", quant::pair)
         .rewrite(&(), model)
 }
 
@@ -206,7 +211,7 @@ fn sum_pool(
 }
 
 /// A patch that computes `node`'s output with `op` on `input`.
-fn replace(
+pub(super) fn replace(
     model: &TypedModel,
     node: &TypedNode,
     name: &str,
@@ -259,5 +264,6 @@ fn relu_input(model: &TypedModel, outlet: OutletId) -> TractResult<Option<Outlet
 mod pointwise;
 #[cfg(test)]
 mod pointwise_tests;
+mod quant;
 #[cfg(test)]
 mod tests;
