@@ -50,7 +50,7 @@ impl Pointwise {
         let count = outputs.div_ceil(mr);
         let mut panels = vec![0f32; count * inputs * mr];
         let mut padded = vec![0f32; count * mr];
-        for (o, w) in weights.chunks_exact(inputs).enumerate() {
+        for (o, w) in weights.chunks_exact(inputs.max(1)).enumerate() {
             let panel = &mut panels[o / mr * inputs * mr..][..inputs * mr];
             for (k, &w) in w.iter().enumerate() {
                 panel[k * mr + o % mr] = w;
@@ -80,7 +80,7 @@ impl Pointwise {
 
     /// Every output channel at pixels `cols` of one image: `x` is `[inputs × n]`; `y` holds one
     /// slice per output channel, `cols.len()` long (where the pixels go). `cols` starts at a
-    /// multiple of [`Pointwise::block`] (how threads split an image). With `add`, the products
+    /// multiple of [`Pointwise::block`] (where a caller may split an image). With `add`, the products
     /// are added to what `y` holds (a sum that follows the conv, fused).
     pub fn run(
         &self,
@@ -132,7 +132,7 @@ impl Pointwise {
         }
     }
 
-    /// Pixels per register tile: where threads may split an image.
+    /// Pixels per register tile: where a caller may split an image.
     pub fn block(&self) -> usize {
         self.tiles.columns()
     }

@@ -84,7 +84,7 @@ fn rows(y: &mut [f32], n: usize, cols: std::ops::Range<usize>) -> Vec<&mut [f32]
 
 #[test]
 fn pixel_ranges_run_apart_write_their_own_columns() {
-    // How the tract op splits an image between threads: whole blocks, the last one ragged.
+    // An image split in two ranges of pixels: whole blocks, the last one ragged.
     let (m, k, n) = (30, 20, 100);
     let (w, b, x) = (values(m * k, 0.2), values(m, 0.5), values(k * n, 0.9));
     let conv = Pointwise::new(&w, &b, m, k);
