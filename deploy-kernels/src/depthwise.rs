@@ -85,20 +85,12 @@ thread_local! {
     static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Planes `first..` of a `[.., C, H, W]` map: `y_p = conv(relu?(x_p), k_c) + b_c`, where plane p
-/// is channel c = p mod C. `x` and `y` hold whole input and output planes, as many of each; `k`
+/// The planes of a `[.., C, H, W]` map: `y_p = conv(relu?(x_p), k_c) + b_c`, where plane p is
+/// channel c = p mod C. `x` and `y` hold whole input and output planes, as many of each; `k`
 /// is `[C, taps]` and `b` `[C]`.
 #[allow(clippy::too_many_arguments)]
-pub fn planes(
-    g: &Geometry,
-    first: usize,
-    x: &[f32],
-    k: &[f32],
-    b: &[f32],
-    relu: bool,
-    y: &mut [f32],
-) {
-    planes_with(runner::<MulAdd>(), g, first, x, k, b, relu, y)
+pub fn planes(g: &Geometry, x: &[f32], k: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
+    planes_with(runner::<MulAdd>(), g, x, k, b, relu, y)
 }
 
 /// Max pooling of whole planes: `y_p[i, j]` is the largest of `x_p` under the window (padding
@@ -113,7 +105,6 @@ pub(crate) fn max_planes_with(run: Runner, g: &Geometry, x: &[f32], y: &mut [f32
         run,
         g,
         f32::NEG_INFINITY,
-        0,
         x,
         &unused,
         &[f32::NEG_INFINITY],
@@ -127,14 +118,13 @@ pub(crate) fn max_planes_with(run: Runner, g: &Geometry, x: &[f32], y: &mut [f32
 pub(crate) fn planes_with(
     run: Runner,
     g: &Geometry,
-    first: usize,
     x: &[f32],
     k: &[f32],
     b: &[f32],
     relu: bool,
     y: &mut [f32],
 ) {
-    each_plane(run, g, 0.0, first, x, k, b, relu, y)
+    each_plane(run, g, 0.0, x, k, b, relu, y)
 }
 
 /// Fills each plane into the scratch plane padded with `pad`, and runs its tiles.
@@ -143,7 +133,6 @@ fn each_plane(
     run: Runner,
     g: &Geometry,
     pad: f32,
-    first: usize,
     x: &[f32],
     k: &[f32],
     b: &[f32],
@@ -182,7 +171,7 @@ fn each_plane(
         let s = &mut scratch[i];
         let pairs = x.chunks_exact(plane_in).zip(y.chunks_exact_mut(plane_out));
         for (p, (x, y)) in pairs.enumerate() {
-            let c = (first + p) % channels;
+            let c = p % channels;
             fill(g, x, relu, s);
             run(g, s, &k[c * taps..][..taps], b[c], y);
         }

@@ -77,7 +77,7 @@ fn every_darts_geometry_and_odd_ones_match_the_oracle() {
             (true, portable::<MulAdd> as Runner),
         ] {
             let mut y = vec![f32::NAN; o * o];
-            planes_with(run, &g, 0, &x, &k, &[0.3], relu, &mut y);
+            planes_with(run, &g, &x, &k, &[0.3], relu, &mut y);
             let want = naive(&g, &x, &k, 0.3, relu);
             let diff = y
                 .iter()
@@ -100,7 +100,7 @@ fn a_rectangular_plane_with_unequal_strides_matches_the_oracle() {
     };
     let (x, k) = (values(6 * 19, 0.4), values(15, 0.9));
     let mut y = vec![0.0; 6 * 9];
-    planes_with(runner::<MulAdd>(), &g, 0, &x, &k, &[-0.2], true, &mut y);
+    planes_with(runner::<MulAdd>(), &g, &x, &k, &[-0.2], true, &mut y);
     let want = naive(&g, &x, &k, -0.2, true);
     for (a, b) in y.iter().zip(&want) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
@@ -108,8 +108,8 @@ fn a_rectangular_plane_with_unequal_strides_matches_the_oracle() {
 }
 
 #[test]
-fn planes_take_their_channels_weights_from_the_first_plane_on() {
-    // Planes 5..11 of a 4-channel map: channels 1, 2, 3, 0, 1, 2.
+fn planes_of_a_batch_take_their_channels_weights() {
+    // Six planes of a 4-channel map (images of a batch follow each other): channels 0, 1, 2, 3, 0, 1.
     let g = Geometry {
         input: [9, 9],
         kernel: [3, 3],
@@ -124,9 +124,9 @@ fn planes_take_their_channels_weights_from_the_first_plane_on() {
         [0.1, -0.2, 0.3, -0.4],
     );
     let mut y = vec![0.0; 6 * 81];
-    planes(&g, 5, &x, &k, &b, true, &mut y);
+    planes(&g, &x, &k, &b, true, &mut y);
     for p in 0..6 {
-        let c = (5 + p) % 4;
+        let c = p % 4;
         let want = naive(&g, &x[p * 81..][..81], &k[c * 9..][..9], b[c], true);
         for (a, w) in y[p * 81..][..81].iter().zip(&want) {
             assert!((a - w).abs() < 1e-5, "plane {p}: {a} vs {w}");

@@ -2,8 +2,8 @@
 //! `DequantizeLinear`, as one pass over the map.
 //!
 //! A QDQ model wraps every activation in such a pair; tract runs them as two ops (a u8 map in
-//! between), the quantize one element at a time (2 ns each: 50 of the 90 ms of an INT8 DARTS_V2
-//! on one Xeon thread). This loop vectorises.
+//! between), the quantize one element at a time, the larger part of an INT8 DARTS_V2's time in
+//! tract. This loop vectorises.
 
 /// `x ← (clamp(round(x · inv_scale) + zq, 0, 255) − zd) · scale` in place, rounding half to even: ONNX's
 /// formulas, as tract computes `QuantizeLinearU8` then `DequantizeLinearF32` (a NaN quantizes to

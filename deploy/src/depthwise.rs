@@ -76,7 +76,7 @@ impl EvalOp for Depthwise {
         );
         let planes = shape[..r - 2].iter().product::<usize>();
         let mut y = vec![0f32; planes * plane_out];
-        depthwise::planes(g, 0, x, k, b, self.relu, &mut y);
+        depthwise::planes(g, x, k, b, self.relu, &mut y);
         let y = ArrayD::from_shape_vec(IxDyn(&planes_out(g, input.shape())), y)?;
         Ok(tvec!(y.into_tvalue()))
     }

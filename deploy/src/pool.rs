@@ -95,7 +95,7 @@ impl EvalOp for Pool {
             None => depthwise::max_planes(g, x, &mut y),
             Some(scale) => {
                 let ones = vec![1.0; g.taps()];
-                depthwise::planes(g, 0, x, &ones, &[0.0], false, &mut y);
+                depthwise::planes(g, x, &ones, &[0.0], false, &mut y);
                 let scale = scale.try_as_plain_ram()?.as_slice::<f32>()?;
                 for plane in y.chunks_exact_mut(plane_out.max(1)) {
                     plane.iter_mut().zip(scale).for_each(|(v, s)| *v *= s);
