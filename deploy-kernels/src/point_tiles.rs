@@ -4,37 +4,54 @@
 //! baseline NEON vectorises). Every output is the bias plus its products in input-channel order,
 //! one fused multiply-add each, whatever the tile: the same bits on either.
 //!
-//! No AVX-512 tiles: 12 × 32 ones ran at 0.7× the AVX2 6 × 16 on this project's Xeon
-//! (Sapphire Rapids, 32–36 against 38–51 GFMA/s; `examples/pointwise_speed.rs`), as on CPUs
-//! with one 512-bit FMA unit, and Zen 4 runs them in halves.
+//! Which tiles run is measured, not assumed (`tile_choice.rs`): AVX-512's 12 × 32 ran 1.6× the
+//! AVX2 6 × 16 on a Sapphire Rapids Xeon (two 512-bit FMA units), but CPUs that split 512-bit
+//! FMAs in halves (AMD Zen 4) or run them on one unit have no such gain.
 
 /// The instruction sets the tiles are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Isa {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512,
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx2,
     Portable,
 }
 
 impl Isa {
-    /// What this CPU runs.
-    pub(crate) fn detect() -> Isa {
+    /// The instruction sets this CPU runs, fastest first in theory.
+    pub(crate) fn available() -> Vec<Isa> {
+        let mut isas = Vec::new();
         #[cfg(target_arch = "x86_64")]
         {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
             if std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
-                return Isa::Avx2;
+                isas.push(Isa::Avx2);
             }
         }
-        Isa::Portable
+        isas.push(Isa::Portable);
+        isas
+    }
+
+    /// Its name in [`crate::tile_choice::VAR`].
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2 => "avx2",
+            Isa::Portable => "portable",
+        }
     }
 }
 
-/// A tile shape on an instruction set: AVX2's 16 registers hold 6 × 2 accumulators, NEON's 32
-/// the portable 4 × (2 × 8 floats).
+/// A tile shape on an instruction set: AVX-512's 32 registers hold 12 × 2 accumulators,
+/// AVX2's 16 hold 6 × 2, NEON's 32 the portable 4 × (2 × 8 floats).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tiles {
+    Avx512Rows12,
     Avx2Rows6,
     PortableRows4,
 }
@@ -42,7 +59,14 @@ pub(crate) enum Tiles {
 impl Tiles {
     /// The tiles of `isa`.
     pub(crate) fn of(isa: Isa) -> Tiles {
+        // The x86 tiles' `unsafe` rests on this.
+        assert!(
+            Isa::available().contains(&isa),
+            "{} tiles on a CPU without it",
+            isa.name()
+        );
         match isa {
+            Isa::Avx512 => Tiles::Avx512Rows12,
             Isa::Avx2 => Tiles::Avx2Rows6,
             Isa::Portable => Tiles::PortableRows4,
         }
@@ -51,6 +75,7 @@ impl Tiles {
     /// Output channels per tile (`MR`).
     pub(crate) fn rows(self) -> usize {
         match self {
+            Tiles::Avx512Rows12 => 12,
             Tiles::Avx2Rows6 => 6,
             Tiles::PortableRows4 => 4,
         }
@@ -59,6 +84,7 @@ impl Tiles {
     /// Pixels per tile (`NV` registers).
     pub(crate) fn columns(self) -> usize {
         match self {
+            Tiles::Avx512Rows12 => 32,
             Tiles::Avx2Rows6 | Tiles::PortableRows4 => 16,
         }
     }
@@ -90,6 +116,10 @@ impl Tiles {
             add,
         };
         match (self, relu) {
+            #[cfg(target_arch = "x86_64")]
+            (Tiles::Avx512Rows12, false) => x86::avx512::<12, false>(t, y),
+            #[cfg(target_arch = "x86_64")]
+            (Tiles::Avx512Rows12, true) => x86::avx512::<12, true>(t, y),
             #[cfg(target_arch = "x86_64")]
             (Tiles::Avx2Rows6, false) => x86::avx2::<6, false>(t, y),
             #[cfg(target_arch = "x86_64")]
@@ -134,40 +164,40 @@ fn tile<V: Vector, const MR: usize, const NV: usize, const RELU: bool>(
     y: &mut [&mut [f32]],
 ) {
     let width = NV * V::WIDTH;
-    let mut acc: [[V; NV]; MR] = std::array::from_fn(|i| [V::splat(t.b[i]); NV]);
+    let mut acc = [[V::splat(0.0); NV]; MR];
+    unroll!(i < MR => {
+        unroll!(j < NV => { acc[i][j] = V::splat(t.b[i]); });
+    });
     for (k, w) in t.w.chunks_exact(MR).enumerate() {
         let w: &[f32; MR] = w.try_into().expect("MR weights");
         let src = &t.x[k * t.ldx + t.p0..][..width];
-        let xs: [V; NV] = std::array::from_fn(|j| {
+        let mut xs = [V::splat(0.0); NV];
+        unroll!(j < NV => {
             let v = V::load(&src[j * V::WIDTH..]);
-            if RELU { v.relu() } else { v }
+            xs[j] = if RELU { v.relu() } else { v };
         });
-        for (acc, &w) in acc.iter_mut().zip(w) {
-            let w = V::splat(w);
-            for (a, &x) in acc.iter_mut().zip(&xs) {
-                *a = w.mul_add(x, *a);
-            }
-        }
+        unroll!(i < MR => {
+            let w = V::splat(w[i]);
+            unroll!(j < NV => { acc[i][j] = w.mul_add(xs[j], acc[i][j]); });
+        });
     }
-    let store = |a: &V, dst: &mut [f32]| match t.add {
+    let store = |a: V, dst: &mut [f32]| match t.add {
         true => a.add(V::load(dst)).store(dst),
         false => a.store(dst),
     };
-    for (acc, dst) in acc.iter().zip(y) {
-        let dst = &mut dst[t.at..];
-        if t.cols == width {
-            for (j, a) in acc.iter().enumerate() {
-                store(a, &mut dst[j * V::WIDTH..]);
+    unroll!(i < MR => {
+        if let Some(dst) = y.get_mut(i) {
+            let dst = &mut dst[t.at..];
+            if t.cols == width {
+                unroll!(j < NV => { store(acc[i][j], &mut dst[j * V::WIDTH..]); });
+            } else {
+                let mut row = [0f32; 64];
+                row[..t.cols].copy_from_slice(&dst[..t.cols]);
+                unroll!(j < NV => { store(acc[i][j], &mut row[j * V::WIDTH..]); });
+                dst[..t.cols].copy_from_slice(&row[..t.cols]);
             }
-        } else {
-            let mut row = [0f32; 64];
-            row[..t.cols].copy_from_slice(&dst[..t.cols]);
-            for (j, a) in acc.iter().enumerate() {
-                store(a, &mut row[j * V::WIDTH..]);
-            }
-            dst[..t.cols].copy_from_slice(&row[..t.cols]);
         }
-    }
+    });
 }
 
 /// Eight floats in an array: vectorised by the compiler for the target's baseline.
@@ -223,7 +253,7 @@ mod x86 {
     /// Only reached through `Tiles::of(Isa::Avx2)`, made on a CPU with AVX2 and FMA.
     pub(super) fn avx2<const MR: usize, const RELU: bool>(t: Tile, y: &mut [&mut [f32]]) {
         #[allow(unsafe_code)]
-        // SAFETY: `Isa::detect` chose AVX2 tiles only after checking the CPU has AVX2 and FMA.
+        // SAFETY: `Tiles::of` makes AVX2 tiles only where `Isa::available` found AVX2 and FMA.
         unsafe {
             avx2_tile::<MR, RELU>(t, y)
         }
@@ -232,6 +262,63 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     fn avx2_tile<const MR: usize, const RELU: bool>(t: Tile, y: &mut [&mut [f32]]) {
         tile::<Avx2, MR, 2, RELU>(t, y)
+    }
+
+    /// Only reached through `Tiles::of(Isa::Avx512)`, made on a CPU with AVX-512F.
+    pub(super) fn avx512<const MR: usize, const RELU: bool>(t: Tile, y: &mut [&mut [f32]]) {
+        #[allow(unsafe_code)]
+        // SAFETY: `Tiles::of` makes AVX-512 tiles only where `Isa::available` found AVX-512F.
+        unsafe {
+            avx512_tile::<MR, RELU>(t, y)
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn avx512_tile<const MR: usize, const RELU: bool>(t: Tile, y: &mut [&mut [f32]]) {
+        tile::<Avx512, MR, 2, RELU>(t, y)
+    }
+
+    /// One AVX-512 register; only built inside `avx512_tile`.
+    #[derive(Clone, Copy)]
+    struct Avx512(__m512);
+
+    #[allow(unsafe_code)]
+    impl Vector for Avx512 {
+        const WIDTH: usize = 16;
+
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            // SAFETY (this impl): reached only from `avx512_tile`, on a CPU with AVX-512F;
+            // every load and store is of a slice checked to hold its 16 floats.
+            Avx512(unsafe { _mm512_set1_ps(v) })
+        }
+
+        #[inline(always)]
+        fn load(src: &[f32]) -> Self {
+            let src = &src[..16];
+            Avx512(unsafe { _mm512_loadu_ps(src.as_ptr()) })
+        }
+
+        #[inline(always)]
+        fn relu(self) -> Self {
+            Avx512(unsafe { _mm512_max_ps(self.0, _mm512_setzero_ps()) })
+        }
+
+        #[inline(always)]
+        fn add(self, other: Self) -> Self {
+            Avx512(unsafe { _mm512_add_ps(self.0, other.0) })
+        }
+
+        #[inline(always)]
+        fn mul_add(self, x: Self, acc: Self) -> Self {
+            Avx512(unsafe { _mm512_fmadd_ps(self.0, x.0, acc.0) })
+        }
+
+        #[inline(always)]
+        fn store(self, dst: &mut [f32]) {
+            let dst = &mut dst[..16];
+            unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), self.0) }
+        }
     }
 
     /// One AVX2 register; only built inside `avx2_tile`.

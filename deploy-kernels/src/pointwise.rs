@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use crate::point_tiles::{Isa, Tiles};
+use crate::tile_choice;
 
 /// The packed weights of one 1×1 convolution, for the kernels this CPU runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,14 +28,21 @@ pub struct Pointwise {
 }
 
 impl Pointwise {
-    /// Packs `weights` (`[outputs, inputs]`, row-major) and `bias` (`[outputs]`) for this CPU.
+    /// Packs `weights` (`[outputs, inputs]`, row-major) and `bias` (`[outputs]`) for the tiles
+    /// this process runs (`tile_choice.rs`).
     pub fn new(weights: &[f32], bias: &[f32], outputs: usize, inputs: usize) -> Pointwise {
-        Self::for_tiles(Tiles::of(Isa::detect()), weights, bias, outputs, inputs)
+        Self::with_isa(tile_choice::chosen(), weights, bias, outputs, inputs)
     }
 
-    /// As [`Pointwise::new`], with the portable kernels whatever the CPU (for tests).
-    pub fn portable(weights: &[f32], bias: &[f32], outputs: usize, inputs: usize) -> Pointwise {
-        Self::for_tiles(Tiles::of(Isa::Portable), weights, bias, outputs, inputs)
+    /// As [`Pointwise::new`], on the tiles of `isa` (one this CPU runs).
+    pub(crate) fn with_isa(
+        isa: Isa,
+        weights: &[f32],
+        bias: &[f32],
+        outputs: usize,
+        inputs: usize,
+    ) -> Pointwise {
+        Self::for_tiles(Tiles::of(isa), weights, bias, outputs, inputs)
     }
 
     fn for_tiles(

@@ -1,6 +1,8 @@
 //! The 1×1 convolution against the matrix product written out.
 
+use crate::point_tiles::Isa;
 use crate::pointwise::Pointwise;
+use crate::tile_choice;
 
 /// `W · relu?(x) + b` in f64, element by element: the oracle.
 fn naive(w: &[f32], b: &[f32], x: &[f32], m: usize, k: usize, n: usize, relu: bool) -> Vec<f32> {
@@ -56,11 +58,9 @@ fn darts_shapes_and_ragged_ones_match_the_oracle() {
         let (w, b, x) = (values(m * k, 0.1), values(m, 0.7), values(k * n, 1.3));
         for relu in [false, true] {
             let want = naive(&w, &b, &x, m, k, n, relu);
-            for (which, conv) in [
-                ("this CPU's", Pointwise::new(&w, &b, m, k)),
-                ("portable", Pointwise::portable(&w, &b, m, k)),
-            ] {
-                let what = format!("{which} {m}×{k}·{k}×{n} relu {relu}");
+            for isa in Isa::available() {
+                let conv = Pointwise::with_isa(isa, &w, &b, m, k);
+                let what = format!("{} {m}×{k}·{k}×{n} relu {relu}", isa.name());
                 let mut y = vec![f32::NAN; m * n];
                 conv.run(&x, n, (relu, false), 0..n, &mut rows(&mut y, n, 0..n));
                 assert_close(&y, &want, &what);
@@ -115,7 +115,7 @@ fn pixel_ranges_run_apart_write_their_own_columns() {
 #[test]
 #[should_panic(expected = "inputs × pixels")]
 fn a_map_of_the_wrong_size_is_refused() {
-    let conv = Pointwise::portable(&[1.0; 6], &[0.0; 2], 2, 3);
+    let conv = Pointwise::with_isa(Isa::Portable, &[1.0; 6], &[0.0; 2], 2, 3);
     conv.run(
         &[0.0; 8],
         3,
@@ -123,4 +123,47 @@ fn a_map_of_the_wrong_size_is_refused() {
         0..3,
         &mut rows(&mut [0.0; 6], 3, 0..3),
     );
+}
+
+#[test]
+fn every_fused_tile_gives_the_same_bits() {
+    // AVX-512 and AVX2 tiles (and NEON's portable ones) sum bias + products in input-channel
+    // order with one fused multiply-add each: which the timing picks must not change a bit.
+    let fused: Vec<Isa> = Isa::available()
+        .into_iter()
+        .filter(|&i| i != Isa::Portable || cfg!(target_arch = "aarch64"))
+        .collect();
+    if fused.len() < 2 {
+        eprintln!("only {fused:?} tiles on this CPU: nothing to compare");
+        return;
+    }
+    for (m, k, n) in [(36, 36, 1024), (144, 576, 64), (13, 7, 33), (1, 9, 17)] {
+        let (w, b, x) = (values(m * k, 0.4), values(m, 0.8), values(k * n, 1.1));
+        let outputs: Vec<Vec<u32>> = fused
+            .iter()
+            .map(|&isa| {
+                let conv = Pointwise::with_isa(isa, &w, &b, m, k);
+                let mut y = values(m * n, 3.3);
+                conv.run(&x, n, (true, true), 0..n, &mut rows(&mut y, n, 0..n));
+                y.iter().map(|v| v.to_bits()).collect()
+            })
+            .collect();
+        for (isa, y) in fused.iter().zip(&outputs).skip(1) {
+            assert!(
+                y == &outputs[0],
+                "{isa:?} against {:?}, {m}×{k}·{k}×{n}",
+                fused[0]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_timed_choice_is_tiles_this_cpu_runs() {
+    let names = tile_choice::names();
+    let chosen = tile_choice::chosen_name();
+    assert!(names.contains(&chosen), "{chosen} not in {names:?}");
+    if std::env::var_os(tile_choice::VAR).is_none() && names.len() > 1 {
+        assert_ne!(chosen, "portable", "SIMD tiles exist: {names:?}");
+    }
 }

@@ -124,29 +124,27 @@ fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
     let first = oy0 * s.row + x0;
     for (&at, &w) in s.taps.iter().zip(k) {
         let w = V::splat(w);
-        for (r, acc) in acc.iter_mut().enumerate() {
+        unroll!(r < R => {
             let src = &s.plane[first + r * s.row + at..][..C * LANES];
-            for (a, src) in acc.iter_mut().zip(src.chunks_exact(LANES)) {
-                *a = S::step(*a, w, src);
-            }
-        }
+            unroll!(c < C => { acc[r][c] = S::step(acc[r][c], w, &src[c * LANES..]); });
+        });
     }
     let wo = g.output[1];
-    for (r, acc) in acc.iter().enumerate() {
+    unroll!(r < R => {
         let out = &mut y[(oy0 + r) * wo..][..wo];
-        for (c, a) in acc.iter().enumerate() {
+        unroll!(c < C => {
             let x = x0 + c * LANES;
             match out.get_mut(x..x + LANES) {
-                Some(dst) => a.store(dst.try_into().expect("LANES floats")),
+                Some(dst) => acc[r][c].store(dst.try_into().expect("LANES floats")),
                 None if x < wo => {
                     let mut lanes = [0f32; LANES];
-                    a.store(&mut lanes);
+                    acc[r][c].store(&mut lanes);
                     out[x..].copy_from_slice(&lanes[..wo - x]);
                 }
                 None => {}
             }
-        }
-    }
+        });
+    });
 }
 
 /// Plain arrays: vectorised by the compiler for the target's baseline.

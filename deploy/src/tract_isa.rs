@@ -1,4 +1,5 @@
-//! Which of tract's matrix-product kernels run on this CPU: the 256-bit ones on AMD Zen 4.
+//! Which of tract's matrix-product kernels run on this CPU: the 256-bit ones on AMD Zen 4. (Our
+//! own 1×1 convs time theirs: `betadarts-deploy-kernels`' `tile_choice.rs`.)
 //!
 //! tract picks among its AVX-512 and 256-bit FMA kernels with a cost model measured on a Zen 5
 //! (full-width 512-bit FMA units), and so prefers AVX-512 on every AMD CPU that has it. Zen 4
@@ -14,6 +15,7 @@ use std::sync::Once;
 pub fn choose() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        our_tiles();
         if std::env::var_os("TRACT_CPU_ISA").is_some_and(|v| !v.is_empty()) {
             return;
         }
@@ -25,6 +27,21 @@ pub fn choose() {
             tract_linalg::knobs::TRACT_CPU_ISA.set(Some("-avx512f".to_string()));
         }
     });
+}
+
+/// Times (once) which tiles our 1×1 convs run, and says which; warns when
+/// `BETADARTS_POINTWISE_ISA` asks for tiles this CPU lacks.
+fn our_tiles() {
+    use betadarts_deploy_kernels::tile_choice::{VAR, chosen_name, names};
+    if let Ok(asked) = std::env::var(VAR)
+        && !names().contains(&asked.as_str())
+    {
+        tracing::warn!(
+            "{VAR}={asked:?} is not one of this CPU's tiles ({}): timing the choice instead",
+            names().join(", ")
+        );
+    }
+    tracing::debug!("our 1×1 convs run {} tiles", chosen_name());
 }
 
 /// An AMD family 0x19 CPU with AVX-512 (Zen 4), from `/proc/cpuinfo`'s first processor.

@@ -4,15 +4,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use tract_linalg::multithread::{Executor, multithread_tract_scope};
+use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
 
 use super::{Engine, check_len};
 use crate::{Error, Result};
 
 /// tract: the model is optimised for one image of each input shape (shapes concrete, 1×1 and
-/// depthwise convs ours: [`crate::tract_plan`]), then cached. Runs on its own rayon
-/// pool of `threads`; one thread runs inline.
+/// depthwise convs ours: [`crate::tract_plan`]), then cached. A batch runs on its own rayon
+/// pool of `threads`; one image runs inline.
 pub struct TractEngine {
     model: InferenceModel,
     plans: HashMap<[usize; 4], Arc<TypedRunnableModel>>,
@@ -114,8 +114,10 @@ impl Engine for TractEngine {
     /// A batch runs image by image on the batch-1 plan: tract's plans for N > 1 move axes and
     /// walk depthwise convs per (image, channel) plane, and ran 1.4–1.8× slower per image than
     /// N single-image runs (DARTS_V2, batch 8 and 32, `examples/tract_profile.rs`). With several
-    /// threads, one image runs with tract's own ops split across the pool (ours run on one
-    /// thread: `depthwise.rs` says why); a batch runs its images in parallel, each on one thread.
+    /// threads, a batch runs its images in parallel, each on one thread, and a single image runs
+    /// on the calling thread: splitting its ops across the pool cost more than it saved (DARTS_V2,
+    /// 2 threads: 14.2–14.3 ms with tract's own ops split, 13.7–13.9 without, as on one thread;
+    /// ours: `depthwise.rs`).
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<(Vec<f32>, usize)> {
         check_len(input, shape)?;
         let [n, c, h, w] = shape;
@@ -143,9 +145,6 @@ impl Engine for TractEngine {
                     })
                     .collect()
             }),
-            executor if n == 1 => {
-                multithread_tract_scope(executor.clone(), || one(input)).map(|y| vec![y])
-            }
             _ => input.chunks(per).map(one).collect(),
         })?;
         let k = outs.first().map_or(1, |o| o.1);
