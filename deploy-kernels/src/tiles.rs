@@ -122,11 +122,14 @@ fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
 ) {
     let mut acc = [[V::splat(bias); C]; R];
     let first = oy0 * s.row + x0;
+    // One bounds check per tap: the rows of a tile read one window of the padded plane.
+    let window = (R - 1) * s.row + C * LANES;
     for (&at, &w) in s.taps.iter().zip(k) {
         let w = V::splat(w);
+        let src = &s.plane[first + at..][..window];
         unroll!(r < R => {
-            let src = &s.plane[first + r * s.row + at..][..C * LANES];
-            unroll!(c < C => { acc[r][c] = S::step(acc[r][c], w, &src[c * LANES..]); });
+            let row = &src[r * s.row..];
+            unroll!(c < C => { acc[r][c] = S::step(acc[r][c], w, &row[c * LANES..]); });
         });
     }
     let wo = g.output[1];
