@@ -86,6 +86,28 @@ fn predict_top1_agrees_between_tract_and_ort_on_lossless_samples() {
             "sorted by probability"
         );
     }
+    // One image at a time: on several threads tract runs a plan's independent nodes side by
+    // side (`tract_parallel.rs`); the logits must be tract's own, bit for bit.
+    for file in files.iter().take(3) {
+        let logits = |threads: &str| {
+            let out = ok(&[
+                "deploy",
+                "predict",
+                onnx.to_str().unwrap(),
+                file,
+                "--json",
+                "--engine",
+                "tract",
+                "--threads",
+                threads,
+            ]);
+            let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+            v["logits"].clone()
+        };
+        let one = logits("1");
+        assert!(one.as_array().is_some_and(|l| !l.is_empty()), "{one}");
+        assert_eq!(logits("3"), one, "{file}: 3 threads against 1");
+    }
     if EngineKind::Ort.available().is_ok() {
         let ort = run("ort");
         for (a, b) in tract.iter().zip(&ort) {

@@ -20,6 +20,7 @@ pub mod quant_pair;
 pub mod serve;
 pub mod subsample;
 pub mod tract_isa;
+pub mod tract_parallel;
 pub mod tract_plan;
 mod v1;
 pub mod worker;

@@ -8,6 +8,7 @@ use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
 
 use super::{Engine, check_len};
+use crate::tract_parallel::Parallel;
 use crate::{Error, Result};
 
 /// tract: the model is optimised for one image of each input shape (shapes concrete, 1×1 and
@@ -15,8 +16,16 @@ use crate::{Error, Result};
 /// pool of `threads`; one image runs inline.
 pub struct TractEngine {
     model: InferenceModel,
-    plans: HashMap<[usize; 4], Arc<TypedRunnableModel>>,
+    plans: HashMap<[usize; 4], Plan>,
     executor: Executor,
+    threads: usize,
+}
+
+/// A fixed-shape plan, and its nodes on several threads when there are several.
+#[derive(Clone)]
+struct Plan {
+    plan: Arc<TypedRunnableModel>,
+    parallel: Option<Arc<Parallel>>,
 }
 
 /// Runs a tract call, turning a panic inside tract (a malformed model can reach one: an
@@ -91,19 +100,54 @@ impl TractEngine {
             model,
             plans: HashMap::new(),
             executor,
+            threads: n,
         })
     }
 
-    fn plan(&mut self, shape: [usize; 4]) -> Result<Arc<TypedRunnableModel>> {
+    fn plan(&mut self, shape: [usize; 4]) -> Result<Plan> {
         if let Some(p) = self.plans.get(&shape) {
             return Ok(p.clone());
         }
         let plan = tract("optimising the model", || {
             crate::tract_plan::optimised_plan(self.model.clone(), shape)
         })?;
+        let parallel = tract("spreading the model over threads", || {
+            checked_parallel(&plan, shape, self.threads)
+        })?;
+        let plan = Plan { plan, parallel };
         self.plans.insert(shape, plan.clone());
         Ok(plan)
     }
+}
+
+/// The plan on `threads` threads when its nodes allow it and it gives tract's own outputs, bit
+/// for bit, on a test image (checked once per shape, so that a node this runner mishandles
+/// costs speed, not results).
+fn checked_parallel(
+    plan: &Arc<TypedRunnableModel>,
+    shape: [usize; 4],
+    threads: usize,
+) -> TractResult<Option<Arc<Parallel>>> {
+    let Some(parallel) = Parallel::new(plan.clone(), threads)? else {
+        return Ok(None);
+    };
+    let n: usize = shape.iter().product();
+    let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+    let x = Tensor::from_shape(&shape, &x)?.into_tvalue();
+    let want = plan.run(tvec!(x.clone()))?;
+    let got = parallel.run(tvec!(x))?;
+    let same = want.len() == got.len()
+        && want
+            .iter()
+            .zip(&got)
+            .all(|(a, b)| a.shape() == b.shape() && a.as_bytes() == b.as_bytes());
+    if !same {
+        tracing::warn!(
+            "tract: this model's nodes on {threads} threads gave other outputs than in order; running them in order"
+        );
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(parallel)))
 }
 
 impl Engine for TractEngine {
@@ -121,11 +165,16 @@ impl Engine for TractEngine {
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<(Vec<f32>, usize)> {
         check_len(input, shape)?;
         let [n, c, h, w] = shape;
-        let plan = self.plan([1, c, h, w])?;
+        let Plan { plan, parallel } = self.plan([1, c, h, w])?;
+        // A single image spreads its nodes over the threads; a batch, its images.
+        let parallel = parallel.filter(|_| n == 1);
         // One image's output and its last dimension (the classes, for logits).
         let one = |x: &[f32]| -> TractResult<(Vec<f32>, usize)> {
-            let x = Tensor::from_shape(&[1, c, h, w], x)?;
-            let out = plan.run(tvec!(x.into_tvalue()))?;
+            let x = Tensor::from_shape(&[1, c, h, w], x)?.into_tvalue();
+            let out = match &parallel {
+                Some(p) => p.run_with(tvec!(x), &|| QUIET.set(Some("running the model")))?,
+                None => plan.run(tvec!(x))?,
+            };
             let y = out[0].to_plain_array_view::<f32>()?;
             Ok((y.iter().copied().collect(), *y.shape().last().unwrap_or(&1)))
         };
