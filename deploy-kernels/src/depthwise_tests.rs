@@ -1,7 +1,7 @@
 //! The plane kernel against the convolution written out.
 
 use crate::depthwise::{Geometry, max_planes_with, planes, planes_with};
-use crate::tiles::{Max, MulAdd, Runner, portable, runner};
+use crate::tiles::{Max, MulAdd, runner, runners};
 
 /// The convolution written out, with bounds checks instead of padding: the oracle.
 fn naive(g: &Geometry, x: &[f32], k: &[f32], bias: f32, relu: bool) -> Vec<f32> {
@@ -53,6 +53,8 @@ fn every_darts_geometry_and_odd_ones_match_the_oracle() {
         (16, 5, 2, 2, 4),
         (8, 3, 1, 1, 1),
         (8, 5, 1, 2, 4),
+        (16, 3, 1, 1, 1),
+        (48, 3, 1, 1, 1),
         (7, 3, 2, 2, 2),
         (13, 3, 1, 1, 0),
         (11, 5, 3, 1, 1),
@@ -70,20 +72,27 @@ fn every_darts_geometry_and_odd_ones_match_the_oracle() {
             output: [o, o],
         };
         let (x, k) = (values(h * h, 0.1), values(kk * kk, 0.7));
-        // The run-time choice (AVX2 on most x86-64), and the portable code everywhere.
-        for (relu, run) in [
-            (false, runner::<MulAdd>()),
-            (true, runner::<MulAdd>()),
-            (true, portable::<MulAdd> as Runner),
-        ] {
-            let mut y = vec![f32::NAN; o * o];
-            planes_with(run, &g, &x, &k, &[0.3], relu, &mut y);
+        // Every runner this CPU has for the geometry (AVX-512 for rows of 16 and 48 where it
+        // was chosen, AVX2, portable), with and without the ReLU; fused ones agree to the bit.
+        for relu in [false, true] {
             let want = naive(&g, &x, &k, 0.3, relu);
-            let diff = y
-                .iter()
-                .zip(&want)
-                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            assert!(diff < 1e-5, "{g:?} relu {relu}: max diff {diff}");
+            let mut fused: Vec<(&str, Vec<f32>)> = Vec::new();
+            for (name, run) in runners::<MulAdd>(&g) {
+                let mut y = vec![f32::NAN; o * o];
+                planes_with(run, &g, &x, &k, &[0.3], relu, &mut y);
+                let diff = y
+                    .iter()
+                    .zip(&want)
+                    .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                assert!(diff < 1e-5, "{name} {g:?} relu {relu}: max diff {diff}");
+                if name != "portable" || cfg!(target_arch = "aarch64") {
+                    fused.push((name, y));
+                }
+            }
+            for (name, y) in &fused[1..] {
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(y), bits(&fused[0].1), "{name} vs {}", fused[0].0);
+            }
         }
     }
 }
@@ -100,7 +109,7 @@ fn a_rectangular_plane_with_unequal_strides_matches_the_oracle() {
     };
     let (x, k) = (values(6 * 19, 0.4), values(15, 0.9));
     let mut y = vec![0.0; 6 * 9];
-    planes_with(runner::<MulAdd>(), &g, &x, &k, &[-0.2], true, &mut y);
+    planes_with(runner::<MulAdd>(&g), &g, &x, &k, &[-0.2], true, &mut y);
     let want = naive(&g, &x, &k, -0.2, true);
     for (a, b) in y.iter().zip(&want) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
@@ -181,7 +190,7 @@ fn max_pooling_matches_the_oracle_and_padding_never_wins() {
             .iter()
             .map(|v| -1.0 - v.abs())
             .collect();
-        for run in [runner::<Max>(), portable::<Max> as Runner] {
+        for (_, run) in runners::<Max>(&g) {
             let mut y = vec![f32::NAN; 3 * o * o];
             max_planes_with(run, &g, &x, &mut y);
             for (i, (x, y)) in x.chunks(h * h).zip(y.chunks(o * o)).enumerate() {

@@ -2,32 +2,42 @@
 //!
 //! Outputs are computed in tiles of rows × chunks whose accumulators stay in registers across all
 //! the kernel's taps: eight of them, to cover the latency of a fused multiply-add, so a tap costs
-//! one load and one multiply-add per [`LANES`] outputs. Compiled twice on x86-64 (AVX2 + FMA,
-//! chosen at run time, and the portable version, which aarch64's baseline NEON vectorises).
+//! one load and one multiply-add per register of outputs. Compiled for AVX-512 (16 lanes, for
+//! rows a whole number of 16 wide, where the 1×1 tiles' timing chose AVX-512), AVX2 + FMA (8
+//! lanes), and portably (8 lanes, which aarch64's baseline NEON vectorises), chosen at run time.
+//! Every output is the bias, then one fused multiply-add per tap in order, on any of them.
 
 use crate::depthwise::{Geometry, LANES, Scratch};
 
 /// What runs the tiles of a plane (the fastest this CPU has, or the portable one).
 pub(crate) type Runner = fn(&Geometry, &Scratch, &[f32], f32, &mut [f32]);
 
-/// The fastest runner of step `S` this CPU has: AVX2 + FMA on most x86-64, else the portable one.
-pub(crate) fn runner<S: Step>() -> Runner {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        return avx2_checked::<S>;
-    }
-    portable::<S>
+/// The fastest runner of step `S` this CPU has for planes of `g`: AVX-512 for rows a whole
+/// number of registers wide where the 1×1 convs chose AVX-512 (`tile_choice.rs`), else AVX2 +
+/// FMA on most x86-64, else the portable one.
+pub(crate) fn runner<S: Step>(g: &Geometry) -> Runner {
+    runners::<S>(g)[0].1
 }
 
-/// Only returned by [`runner`] on a CPU with AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-fn avx2_checked<S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32, y: &mut [f32]) {
-    #[allow(unsafe_code)]
-    // SAFETY: `runner` hands this out only after checking the CPU has AVX2 and FMA, all
-    // `run_avx2` requires.
-    unsafe {
-        run_avx2::<S>(g, s, k, bias, y)
+/// Every runner of step `S` this CPU has for planes of `g`, fastest first (tests run them all).
+pub(crate) fn runners<S: Step>(g: &Geometry) -> Vec<(&'static str, Runner)> {
+    let mut all: Vec<(&'static str, Runner)> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::point_tiles::Isa;
+        let isas = Isa::available();
+        if isas.contains(&Isa::Avx512)
+            && g.output[1].is_multiple_of(16)
+            && crate::tile_choice::chosen() == Isa::Avx512
+        {
+            all.push(("avx512", x86::avx512::<S>));
+        }
+        if isas.contains(&Isa::Avx2) {
+            all.push(("avx2", x86::avx2::<S>));
+        }
     }
+    all.push(("portable", portable::<S>));
+    all
 }
 
 /// Covers the output with tiles of eight accumulators: 2 rows × 4 chunks, 4 × 2 or 8 × 1 (as
@@ -36,20 +46,16 @@ pub(crate) fn portable<S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32,
     tiles::<Portable, S>(g, s, k, bias, y)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2<S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32, y: &mut [f32]) {
-    tiles::<avx2::Avx2, S>(g, s, k, bias, y)
-}
-
-/// A register of [`LANES`] floats and the operations the tiles need.
+/// A register of `WIDTH` floats and the operations the tiles need.
 pub(crate) trait Lanes: Copy {
+    const WIDTH: usize;
     fn splat(v: f32) -> Self;
-    /// `self + w · src[..LANES]`
+    /// `self + w · src[..WIDTH]`
     fn fma(self, w: Self, src: &[f32]) -> Self;
-    /// `max(self, src[..LANES])`
+    /// `max(self, src[..WIDTH])`
     fn max(self, src: &[f32]) -> Self;
-    fn store(self, dst: &mut [f32; LANES]);
+    /// Into `dst[..WIDTH]`.
+    fn store(self, dst: &mut [f32]);
 }
 
 /// What one tap does to the accumulators.
@@ -79,7 +85,7 @@ impl Step for Max {
 
 #[inline(always)]
 fn tiles<V: Lanes, S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32, y: &mut [f32]) {
-    match g.output[1].div_ceil(LANES) {
+    match g.output[1].div_ceil(V::WIDTH) {
         c if c % 4 == 0 => tiles_of::<V, S, 2, 4>(g, s, k, bias, y),
         c if c % 2 == 0 => tiles_of::<V, S, 4, 2>(g, s, k, bias, y),
         _ => tiles_of::<V, S, 8, 1>(g, s, k, bias, y),
@@ -95,9 +101,9 @@ fn tiles_of<V: Lanes, S: Step, const R: usize, const C: usize>(
     y: &mut [f32],
 ) {
     let ho = g.output[0];
-    let chunks = g.output[1].div_ceil(LANES);
+    let chunks = g.output[1].div_ceil(V::WIDTH);
     for oy in (0..ho).step_by(R) {
-        for x0 in (0..chunks).step_by(C).map(|c| c * LANES) {
+        for x0 in (0..chunks).step_by(C).map(|c| c * V::WIDTH) {
             if oy + R <= ho {
                 tile::<V, S, R, C>(g, s, k, bias, y, oy, x0);
             } else {
@@ -109,7 +115,7 @@ fn tiles_of<V: Lanes, S: Step, const R: usize, const C: usize>(
     }
 }
 
-/// Output rows `oy0..oy0 + R`, columns `x0..x0 + C·LANES` (those that exist).
+/// Output rows `oy0..oy0 + R`, columns `x0..x0 + C·WIDTH` (those that exist).
 #[inline(always)]
 fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
     g: &Geometry,
@@ -123,24 +129,24 @@ fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
     let mut acc = [[V::splat(bias); C]; R];
     let first = oy0 * s.row + x0;
     // One bounds check per tap: the rows of a tile read one window of the padded plane.
-    let window = (R - 1) * s.row + C * LANES;
+    let window = (R - 1) * s.row + C * V::WIDTH;
     for (&at, &w) in s.taps.iter().zip(k) {
         let w = V::splat(w);
         let src = &s.plane[first + at..][..window];
         unroll!(r < R => {
             let row = &src[r * s.row..];
-            unroll!(c < C => { acc[r][c] = S::step(acc[r][c], w, &row[c * LANES..]); });
+            unroll!(c < C => { acc[r][c] = S::step(acc[r][c], w, &row[c * V::WIDTH..]); });
         });
     }
     let wo = g.output[1];
     unroll!(r < R => {
         let out = &mut y[(oy0 + r) * wo..][..wo];
         unroll!(c < C => {
-            let x = x0 + c * LANES;
-            match out.get_mut(x..x + LANES) {
-                Some(dst) => acc[r][c].store(dst.try_into().expect("LANES floats")),
+            let x = x0 + c * V::WIDTH;
+            match out.get_mut(x..x + V::WIDTH) {
+                Some(dst) => acc[r][c].store(dst),
                 None if x < wo => {
-                    let mut lanes = [0f32; LANES];
+                    let mut lanes = [0f32; 16];
                     acc[r][c].store(&mut lanes);
                     out[x..].copy_from_slice(&lanes[..wo - x]);
                 }
@@ -155,6 +161,8 @@ fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
 struct Portable([f32; LANES]);
 
 impl Lanes for Portable {
+    const WIDTH: usize = LANES;
+
     #[inline(always)]
     fn splat(v: f32) -> Self {
         Portable([v; LANES])
@@ -178,48 +186,11 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
-    fn store(self, dst: &mut [f32; LANES]) {
-        *dst = self.0;
+    fn store(self, dst: &mut [f32]) {
+        dst[..LANES].copy_from_slice(&self.0);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{LANES, Lanes};
-    use std::arch::x86_64::{
-        __m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_max_ps, _mm256_set1_ps, _mm256_storeu_ps,
-    };
-
-    /// One AVX2 register; only built inside `run_avx2` (its methods inline there).
-    #[derive(Clone, Copy)]
-    pub(super) struct Avx2(__m256);
-
-    #[allow(unsafe_code)]
-    impl Lanes for Avx2 {
-        #[inline(always)]
-        fn splat(v: f32) -> Self {
-            // SAFETY: reached only from `run_avx2`, on a CPU with AVX2 and FMA.
-            Avx2(unsafe { _mm256_set1_ps(v) })
-        }
-
-        #[inline(always)]
-        fn fma(self, w: Self, src: &[f32]) -> Self {
-            let src = &src[..LANES];
-            // SAFETY: as above; `src` holds the LANES floats the unaligned load reads.
-            Avx2(unsafe { _mm256_fmadd_ps(w.0, _mm256_loadu_ps(src.as_ptr()), self.0) })
-        }
-
-        #[inline(always)]
-        fn max(self, src: &[f32]) -> Self {
-            let src = &src[..LANES];
-            // SAFETY: as above. (A NaN in `src` is passed over, as `f32::max` does.)
-            Avx2(unsafe { _mm256_max_ps(_mm256_loadu_ps(src.as_ptr()), self.0) })
-        }
-
-        #[inline(always)]
-        fn store(self, dst: &mut [f32; LANES]) {
-            // SAFETY: as above; `dst` has room for the LANES floats stored.
-            unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), self.0) }
-        }
-    }
-}
+#[path = "tiles_x86.rs"]
+mod x86;
