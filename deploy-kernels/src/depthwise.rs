@@ -90,13 +90,13 @@ thread_local! {
 /// is `[C, taps]` and `b` `[C]`.
 #[allow(clippy::too_many_arguments)]
 pub fn planes(g: &Geometry, x: &[f32], k: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
-    planes_with(runner::<MulAdd>(g), g, x, k, b, relu, y)
+    planes_with(runner::<MulAdd>(), g, x, k, b, relu, y)
 }
 
 /// Max pooling of whole planes: `y_p[i, j]` is the largest of `x_p` under the window (padding
 /// never wins). Windows are [`Geometry`]'s kernel; no weights.
 pub fn max_planes(g: &Geometry, x: &[f32], y: &mut [f32]) {
-    max_planes_with(runner::<Max>(g), g, x, y)
+    max_planes_with(runner::<Max>(), g, x, y)
 }
 
 pub(crate) fn max_planes_with(run: Runner, g: &Geometry, x: &[f32], y: &mut [f32]) {

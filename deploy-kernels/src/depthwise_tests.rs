@@ -72,12 +72,12 @@ fn every_darts_geometry_and_odd_ones_match_the_oracle() {
             output: [o, o],
         };
         let (x, k) = (values(h * h, 0.1), values(kk * kk, 0.7));
-        // Every runner this CPU has for the geometry (AVX-512 for rows of 16 and 48 where it
-        // was chosen, AVX2, portable), with and without the ReLU; fused ones agree to the bit.
+        // Every runner this CPU has (AVX2 on most x86-64, portable), with and without the ReLU;
+        // fused ones (x86's AVX2; NEON's portable) agree to the bit.
         for relu in [false, true] {
             let want = naive(&g, &x, &k, 0.3, relu);
             let mut fused: Vec<(&str, Vec<f32>)> = Vec::new();
-            for (name, run) in runners::<MulAdd>(&g) {
+            for (name, run) in runners::<MulAdd>() {
                 let mut y = vec![f32::NAN; o * o];
                 planes_with(run, &g, &x, &k, &[0.3], relu, &mut y);
                 let diff = y
@@ -109,7 +109,7 @@ fn a_rectangular_plane_with_unequal_strides_matches_the_oracle() {
     };
     let (x, k) = (values(6 * 19, 0.4), values(15, 0.9));
     let mut y = vec![0.0; 6 * 9];
-    planes_with(runner::<MulAdd>(&g), &g, &x, &k, &[-0.2], true, &mut y);
+    planes_with(runner::<MulAdd>(), &g, &x, &k, &[-0.2], true, &mut y);
     let want = naive(&g, &x, &k, -0.2, true);
     for (a, b) in y.iter().zip(&want) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
@@ -190,7 +190,7 @@ fn max_pooling_matches_the_oracle_and_padding_never_wins() {
             .iter()
             .map(|v| -1.0 - v.abs())
             .collect();
-        for (_, run) in runners::<Max>(&g) {
+        for (_, run) in runners::<Max>() {
             let mut y = vec![f32::NAN; 3 * o * o];
             max_planes_with(run, &g, &x, &mut y);
             for (i, (x, y)) in x.chunks(h * h).zip(y.chunks(o * o)).enumerate() {

@@ -2,39 +2,28 @@
 //!
 //! Outputs are computed in tiles of rows × chunks whose accumulators stay in registers across all
 //! the kernel's taps: eight of them, to cover the latency of a fused multiply-add, so a tap costs
-//! one load and one multiply-add per register of outputs. Compiled for AVX-512 (16 lanes, for
-//! rows a whole number of 16 wide, where the 1×1 tiles' timing chose AVX-512), AVX2 + FMA (8
-//! lanes), and portably (8 lanes, which aarch64's baseline NEON vectorises), chosen at run time.
-//! Every output is the bias, then one fused multiply-add per tap in order, on any of them.
+//! one load and one multiply-add per register of outputs. Compiled for AVX2 + FMA (chosen at run
+//! time) and portably (which aarch64's baseline NEON vectorises); each output is the bias, then
+//! one multiply-add per tap in order, on either. No AVX-512 tiles: they ran DARTS_V2's 32×32
+//! depthwise convs 1.4× faster alone but only 1.08× in the network (1.96 → 1.81 ms, the maps
+//! coming from memory), not worth their 11 KB in the size-optimised binary.
 
 use crate::depthwise::{Geometry, LANES, Scratch};
 
 /// What runs the tiles of a plane (the fastest this CPU has, or the portable one).
 pub(crate) type Runner = fn(&Geometry, &Scratch, &[f32], f32, &mut [f32]);
 
-/// The fastest runner of step `S` this CPU has for planes of `g`: AVX-512 for rows a whole
-/// number of registers wide where the 1×1 convs chose AVX-512 (`tile_choice.rs`), else AVX2 +
-/// FMA on most x86-64, else the portable one.
-pub(crate) fn runner<S: Step>(g: &Geometry) -> Runner {
-    runners::<S>(g)[0].1
+/// The fastest runner of step `S` this CPU has: AVX2 + FMA on most x86-64, else the portable one.
+pub(crate) fn runner<S: Step>() -> Runner {
+    runners::<S>()[0].1
 }
 
-/// Every runner of step `S` this CPU has for planes of `g`, fastest first (tests run them all).
-pub(crate) fn runners<S: Step>(g: &Geometry) -> Vec<(&'static str, Runner)> {
+/// Every runner of step `S` this CPU has, fastest first (tests run them all).
+pub(crate) fn runners<S: Step>() -> Vec<(&'static str, Runner)> {
     let mut all: Vec<(&'static str, Runner)> = Vec::new();
     #[cfg(target_arch = "x86_64")]
-    {
-        use crate::point_tiles::Isa;
-        let isas = Isa::available();
-        if isas.contains(&Isa::Avx512)
-            && g.output[1].is_multiple_of(16)
-            && crate::tile_choice::chosen() == Isa::Avx512
-        {
-            all.push(("avx512", x86::avx512::<S>));
-        }
-        if isas.contains(&Isa::Avx2) {
-            all.push(("avx2", x86::avx2::<S>));
-        }
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        all.push(("avx2", x86::avx2::<S>));
     }
     all.push(("portable", portable::<S>));
     all
@@ -49,6 +38,8 @@ pub(crate) fn portable<S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32,
 /// A register of `WIDTH` floats and the operations the tiles need.
 pub(crate) trait Lanes: Copy {
     const WIDTH: usize;
+    /// Tiles of one register (smallest code, not fastest).
+    const COMPACT: bool = false;
     fn splat(v: f32) -> Self;
     /// `self + w · src[..WIDTH]`
     fn fma(self, w: Self, src: &[f32]) -> Self;
@@ -60,6 +51,9 @@ pub(crate) trait Lanes: Copy {
 
 /// What one tap does to the accumulators.
 pub(crate) trait Step {
+    /// A convolution's (all tile shapes); a pool's take one, for size (four pools in a DARTS
+    /// network).
+    const CONV: bool;
     fn step<V: Lanes>(acc: V, w: V, src: &[f32]) -> V;
 }
 
@@ -67,6 +61,8 @@ pub(crate) trait Step {
 pub(crate) struct MulAdd;
 
 impl Step for MulAdd {
+    const CONV: bool = true;
+
     #[inline(always)]
     fn step<V: Lanes>(acc: V, w: V, src: &[f32]) -> V {
         acc.fma(w, src)
@@ -77,6 +73,8 @@ impl Step for MulAdd {
 pub(crate) struct Max;
 
 impl Step for Max {
+    const CONV: bool = false;
+
     #[inline(always)]
     fn step<V: Lanes>(acc: V, _: V, src: &[f32]) -> V {
         acc.max(src)
@@ -85,6 +83,14 @@ impl Step for Max {
 
 #[inline(always)]
 fn tiles<V: Lanes, S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32, y: &mut [f32]) {
+    // On x86-64 the portable tiles serve only CPUs without AVX2 (before 2013): one small shape
+    // there keeps ~60 KB of unrolled code out of the size-optimised binary.
+    if V::COMPACT {
+        return tiles_of::<V, S, 1, 1>(g, s, k, bias, y);
+    }
+    if !S::CONV {
+        return tiles_of::<V, S, 8, 1>(g, s, k, bias, y);
+    }
     match g.output[1].div_ceil(V::WIDTH) {
         c if c % 4 == 0 => tiles_of::<V, S, 2, 4>(g, s, k, bias, y),
         c if c % 2 == 0 => tiles_of::<V, S, 4, 2>(g, s, k, bias, y),
@@ -162,6 +168,7 @@ struct Portable([f32; LANES]);
 
 impl Lanes for Portable {
     const WIDTH: usize = LANES;
+    const COMPACT: bool = cfg!(target_arch = "x86_64");
 
     #[inline(always)]
     fn splat(v: f32) -> Self {
