@@ -224,7 +224,7 @@ impl Run<'_> {
                     None => {
                         // Waiting for another thread's node: usually a few µs.
                         spins = spins.wrapping_add(1);
-                        if spins % 64 == 0 {
+                        if spins.is_multiple_of(64) {
                             std::thread::yield_now();
                         } else {
                             std::hint::spin_loop();
