@@ -13,7 +13,7 @@ use crate::{Error, Result};
 
 /// tract: the model is optimised for one image of each input shape (shapes concrete, 1×1 and
 /// depthwise convs ours: [`crate::tract_plan`]), then cached. A batch runs on its own rayon
-/// pool of `threads`; one image runs inline.
+/// pool of `threads`; one image on the calling thread and `threads − 1` scoped ones.
 pub struct TractEngine {
     model: InferenceModel,
     plans: HashMap<[usize; 4], Plan>,
@@ -158,10 +158,10 @@ impl Engine for TractEngine {
     /// A batch runs image by image on the batch-1 plan: tract's plans for N > 1 move axes and
     /// walk depthwise convs per (image, channel) plane, and ran 1.4–1.8× slower per image than
     /// N single-image runs (DARTS_V2, batch 8 and 32, `examples/tract_profile.rs`). With several
-    /// threads, a batch runs its images in parallel, each on one thread, and a single image runs
-    /// on the calling thread: splitting its ops across the pool cost more than it saved (DARTS_V2,
-    /// 2 threads: 14.2–14.3 ms with tract's own ops split, 13.7–13.9 without, as on one thread;
-    /// ours: `depthwise.rs`).
+    /// threads, a batch runs its images in parallel, each on one thread, and a single image its
+    /// independent nodes side by side (`tract_parallel.rs`), none of them split across the pool:
+    /// that cost more than it saved (DARTS_V2, 2 threads: 14.2–14.3 ms with tract's own ops
+    /// split, 13.7–13.9 without, in order; ours: `depthwise.rs`).
     fn run(&mut self, input: &[f32], shape: [usize; 4]) -> Result<(Vec<f32>, usize)> {
         check_len(input, shape)?;
         let [n, c, h, w] = shape;
