@@ -87,7 +87,7 @@ thread_local! {
 
 /// The planes of a `[.., C, H, W]` map: `y_p = conv(relu?(x_p), k_c) + b_c`, where plane p is
 /// channel c = p mod C. `x` and `y` hold whole input and output planes, as many of each; `k`
-/// is `[C, taps]` and `b` `[C]`.
+/// is `[C, taps]` and `b` `[C]`. Every value of `y` is written and none read.
 #[allow(clippy::too_many_arguments)]
 pub fn planes(g: &Geometry, x: &[f32], k: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
     planes_with(runner::<MulAdd>(), g, x, k, b, relu, y)
@@ -144,6 +144,9 @@ fn each_plane(
     let channels = b.len();
     assert_eq!(k.len(), channels * taps, "kernel");
     if plane_out == 0 || plane_in == 0 || channels == 0 || g.stride.contains(&0) {
+        // Nothing to compute; every output is still written (zero, as before callers stopped
+        // initialising it).
+        y.fill(0.0);
         return;
     }
     assert_eq!(

@@ -199,3 +199,20 @@ fn max_pooling_matches_the_oracle_and_padding_never_wins() {
         }
     }
 }
+
+#[test]
+fn a_plane_with_nothing_to_read_is_written_all_the_same() {
+    // An empty input plane whose padding still makes outputs: every output is written (the op
+    // hands the kernel memory it did not initialise).
+    let g = Geometry {
+        input: [0, 4],
+        kernel: [3, 3],
+        stride: [1, 1],
+        dilation: [1, 1],
+        pad: [1, 1],
+        output: [2, 4],
+    };
+    let mut y = vec![f32::NAN; 8];
+    planes(&g, &[], &[0.5; 9], &[0.25], false, &mut y);
+    assert_eq!(y, [0.0; 8]);
+}

@@ -197,7 +197,10 @@ fn tile<V: Vector, const MR: usize, const NV: usize, const RELU: bool>(
                 unroll!(j < NV => { store(acc[i][j], &mut dst[j * V::WIDTH..]); });
             } else {
                 let mut row = [0f32; 64];
-                row[..t.cols].copy_from_slice(&dst[..t.cols]);
+                // Only a sum reads the output (without one it may be uninitialised memory).
+                if t.add {
+                    row[..t.cols].copy_from_slice(&dst[..t.cols]);
+                }
                 unroll!(j < NV => { store(acc[i][j], &mut row[j * V::WIDTH..]); });
                 dst[..t.cols].copy_from_slice(&row[..t.cols]);
             }

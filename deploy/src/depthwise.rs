@@ -15,7 +15,6 @@
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ndarray::{ArrayD, IxDyn};
 use tract_onnx::tract_core::ops::Cost;
 
 use betadarts_deploy_kernels::depthwise;
@@ -77,9 +76,15 @@ impl EvalOp for Depthwise {
             g.input
         );
         let planes = shape[..r - 2].iter().product::<usize>();
-        let mut y = vec![0f32; planes * plane_out];
-        depthwise::planes(g, x, k, b, self.relu, &mut y);
-        let y = ArrayD::from_shape_vec(IxDyn(&planes_out(g, input.shape())), y)?;
+        let mut y = crate::pointwise::uninitialized(&planes_out(g, shape))?;
+        let mut view = y.try_as_plain_ram_mut()?;
+        let ys = view.as_slice_mut::<f32>()?;
+        ensure!(
+            ys.len() == planes * plane_out,
+            "depthwise output of {planes} planes"
+        );
+        depthwise::planes(g, x, k, b, self.relu, ys);
+        drop(view);
         Ok(tvec!(y.into_tvalue()))
     }
 }

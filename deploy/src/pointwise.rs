@@ -94,7 +94,7 @@ impl EvalOp for Pointwise {
                 );
                 z.into_tensor()
             }
-            None => Tensor::zero::<f32>(&out)?,
+            None => uninitialized(&out)?,
         };
         let mut view = y.try_as_plain_ram_mut()?;
         let ys = view.as_slice_mut::<f32>()?;
@@ -104,6 +104,20 @@ impl EvalOp for Pointwise {
             self.conv.run(x, n, modes, 0..n, &mut rows);
         }
         Ok(tvec!(y.into_tvalue()))
+    }
+}
+
+/// An f32 tensor for our kernels to fill: not zeroed first, which was 7 % of DARTS_V2's time at
+/// batch 1 (one thread: 14.6–14.8 → 13.5–13.6 ms with the 1×1 and depthwise outputs left
+/// uninitialised; `examples/tract_profile.rs`, alternated).
+pub(crate) fn uninitialized(shape: &[usize]) -> TractResult<Tensor> {
+    #[allow(unsafe_code)]
+    // SAFETY: f32 has no invalid bit patterns, and both callers hand the whole tensor to a
+    // kernel that writes every value before anything reads it (`Pointwise::run` without a sum,
+    // `depthwise::planes`; their tests start from NaN-filled outputs and check every value), as
+    // tract's own ops do with this constructor.
+    unsafe {
+        Tensor::uninitialized::<f32>(shape)
     }
 }
 
