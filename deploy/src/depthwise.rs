@@ -11,7 +11,8 @@
 //! on one thread; `deploy bench`, 2-vCPU Xeon), and a batch already spreads its images over the
 //! pool. Helpers that spin between ops (a hand-off under 1 µs; branch `team-split`) split each op
 //! well (29.7 → 23 µs on average) but not the network (15.0 → 14.4 ms with AVX-512 1×1 tiles):
-//! every op's map then crosses between the two cores' caches.
+//! every op's map then crosses between the two cores' caches. Threads take whole nodes instead
+//! (`tract_parallel.rs`).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
