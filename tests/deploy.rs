@@ -7,7 +7,7 @@ use betadarts_deploy::{EngineKind, ModelMeta};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::common::ok;
+use crate::common::{betadarts, ok};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/samples")
@@ -87,10 +87,11 @@ fn predict_top1_agrees_between_tract_and_ort_on_lossless_samples() {
         );
     }
     // One image at a time: on several threads tract runs a plan's independent nodes side by
-    // side (`tract_parallel.rs`); the logits must be tract's own, bit for bit.
+    // side (`tract_parallel.rs`); the logits must be tract's own, bit for bit, and the engine
+    // must not have fallen back to running them in order (it warns when it does).
     for file in files.iter().take(3) {
         let logits = |threads: &str| {
-            let out = ok(&[
+            let out = betadarts(&[
                 "deploy",
                 "predict",
                 onnx.to_str().unwrap(),
@@ -101,7 +102,11 @@ fn predict_top1_agrees_between_tract_and_ort_on_lossless_samples() {
                 "--threads",
                 threads,
             ]);
-            let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            assert!(!stderr.contains("running them in order"), "{stderr}");
+            let v: serde_json::Value =
+                serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
             v["logits"].clone()
         };
         let one = logits("1");

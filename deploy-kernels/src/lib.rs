@@ -1,8 +1,10 @@
 //! The inner loops of betadarts' own tract ops (1×1 convolution, depthwise convolution and
 //! pooling in register tiles, strided copies, QDQ activations' 8-bit round trip), in a crate of
 //! their own: no dependencies, and compiled at full speed even in the size-optimised
-//! `device-min` build (Cargo's per-package opt-level). The tract ops around them are in `betadarts-deploy` (`pointwise.rs`,
-//! `depthwise.rs`, `pool.rs`, `subsample.rs`, `quant_pair.rs`).
+//! `device-min` build (Cargo's per-package opt-level). The tract ops around them are in
+//! `betadarts-deploy` (`pointwise.rs`, `depthwise.rs`, `pool.rs`, `subsample.rs`,
+//! `quant_pair.rs`). Every kernel runs on its calling thread; `tract_parallel.rs` there runs
+//! whole ops side by side.
 
 // `$body` once for each `$i` in `0..$n` (`$n` ≤ 16, a constant), as straight-line code: the
 // tiles index their accumulators only by constants, so the compiler keeps every one in a

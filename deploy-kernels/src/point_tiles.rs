@@ -5,8 +5,8 @@
 //! one fused multiply-add each, whatever the tile: the same bits on either.
 //!
 //! Which tiles run is measured, not assumed (`tile_choice.rs`): AVX-512's 12 × 32 ran 1.6× the
-//! AVX2 6 × 16 on a Sapphire Rapids Xeon (two 512-bit FMA units), but CPUs that split 512-bit
-//! FMAs in halves (AMD Zen 4) or run them on one unit have no such gain.
+//! AVX2 6 × 16 on a Sapphire Rapids Xeon (two 512-bit FMA units); CPUs that split 512-bit FMAs
+//! in halves (AMD Zen 4) or run them on one unit have no more arithmetic per cycle to offer.
 
 /// The instruction sets the tiles are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,9 @@
 //! Which 1×1 conv tiles this process runs: the faster on this CPU, timed once.
 //!
 //! Whether AVX-512's wider tiles pay depends on the core, not on its flags: 1.6× AVX2's rate on
-//! a Sapphire Rapids Xeon (two 512-bit FMA units), nothing where 512-bit FMAs run in halves (AMD
-//! Zen 4) or on one unit. Every tile computes each output the same way (bias, then one fused
+//! a Sapphire Rapids Xeon (two 512-bit FMA units); where 512-bit FMAs run in halves (AMD Zen 4)
+//! or on one unit there is no more arithmetic per cycle to gain (not measured here), hence the
+//! timing. Every tile computes each output the same way (bias, then one fused
 //! multiply-add per input channel, in order), so the choice changes speed, never results.
 
 use std::sync::OnceLock;

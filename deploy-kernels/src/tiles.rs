@@ -15,10 +15,15 @@ pub(crate) type Runner = fn(&Geometry, &Scratch, &[f32], f32, &mut [f32]);
 
 /// The fastest runner of step `S` this CPU has: AVX2 + FMA on most x86-64, else the portable one.
 pub(crate) fn runner<S: Step>() -> Runner {
-    runners::<S>()[0].1
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        return x86::avx2::<S>;
+    }
+    portable::<S>
 }
 
-/// Every runner of step `S` this CPU has, fastest first (tests run them all).
+/// Every runner of step `S` this CPU has, fastest first.
+#[cfg(test)]
 pub(crate) fn runners<S: Step>() -> Vec<(&'static str, Runner)> {
     let mut all: Vec<(&'static str, Runner)> = Vec::new();
     #[cfg(target_arch = "x86_64")]
@@ -29,23 +34,21 @@ pub(crate) fn runners<S: Step>() -> Vec<(&'static str, Runner)> {
     all
 }
 
-/// Covers the output with tiles of eight accumulators: 2 rows × 4 chunks, 4 × 2 or 8 × 1 (as
-/// the chunks per row divide), then single rows.
+/// The portable tiles (see [`tiles`] for their shapes).
 pub(crate) fn portable<S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32, y: &mut [f32]) {
     tiles::<Portable, S>(g, s, k, bias, y)
 }
 
-/// A register of `WIDTH` floats and the operations the tiles need.
+/// A register of [`LANES`] floats and the operations the tiles need.
 pub(crate) trait Lanes: Copy {
-    const WIDTH: usize;
     /// Tiles of one register (smallest code, not fastest).
     const COMPACT: bool = false;
     fn splat(v: f32) -> Self;
-    /// `self + w · src[..WIDTH]`
+    /// `self + w · src[..LANES]`
     fn fma(self, w: Self, src: &[f32]) -> Self;
-    /// `max(self, src[..WIDTH])`
+    /// `max(self, src[..LANES])`
     fn max(self, src: &[f32]) -> Self;
-    /// Into `dst[..WIDTH]`.
+    /// Into `dst[..LANES]`.
     fn store(self, dst: &mut [f32]);
 }
 
@@ -81,6 +84,9 @@ impl Step for Max {
     }
 }
 
+/// Covers the output with tiles of eight accumulators — 2 rows × 4 chunks, 4 × 2 or 8 × 1 as the
+/// chunks per row divide, then single rows — for convolutions; 8 × 1 for pools; 1 × 1 for the
+/// portable tiles on x86-64.
 #[inline(always)]
 fn tiles<V: Lanes, S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32, y: &mut [f32]) {
     // On x86-64 the portable tiles serve only CPUs without AVX2 (before 2013): one small shape
@@ -91,7 +97,7 @@ fn tiles<V: Lanes, S: Step>(g: &Geometry, s: &Scratch, k: &[f32], bias: f32, y: 
     if !S::CONV {
         return tiles_of::<V, S, 8, 1>(g, s, k, bias, y);
     }
-    match g.output[1].div_ceil(V::WIDTH) {
+    match g.output[1].div_ceil(LANES) {
         c if c % 4 == 0 => tiles_of::<V, S, 2, 4>(g, s, k, bias, y),
         c if c % 2 == 0 => tiles_of::<V, S, 4, 2>(g, s, k, bias, y),
         _ => tiles_of::<V, S, 8, 1>(g, s, k, bias, y),
@@ -107,9 +113,9 @@ fn tiles_of<V: Lanes, S: Step, const R: usize, const C: usize>(
     y: &mut [f32],
 ) {
     let ho = g.output[0];
-    let chunks = g.output[1].div_ceil(V::WIDTH);
+    let chunks = g.output[1].div_ceil(LANES);
     for oy in (0..ho).step_by(R) {
-        for x0 in (0..chunks).step_by(C).map(|c| c * V::WIDTH) {
+        for x0 in (0..chunks).step_by(C).map(|c| c * LANES) {
             if oy + R <= ho {
                 tile::<V, S, R, C>(g, s, k, bias, y, oy, x0);
             } else {
@@ -121,7 +127,7 @@ fn tiles_of<V: Lanes, S: Step, const R: usize, const C: usize>(
     }
 }
 
-/// Output rows `oy0..oy0 + R`, columns `x0..x0 + C·WIDTH` (those that exist).
+/// Output rows `oy0..oy0 + R`, columns `x0..x0 + C·LANES` (those that exist).
 #[inline(always)]
 fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
     g: &Geometry,
@@ -135,24 +141,24 @@ fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
     let mut acc = [[V::splat(bias); C]; R];
     let first = oy0 * s.row + x0;
     // One bounds check per tap: the rows of a tile read one window of the padded plane.
-    let window = (R - 1) * s.row + C * V::WIDTH;
+    let window = (R - 1) * s.row + C * LANES;
     for (&at, &w) in s.taps.iter().zip(k) {
         let w = V::splat(w);
         let src = &s.plane[first + at..][..window];
         unroll!(r < R => {
             let row = &src[r * s.row..];
-            unroll!(c < C => { acc[r][c] = S::step(acc[r][c], w, &row[c * V::WIDTH..]); });
+            unroll!(c < C => { acc[r][c] = S::step(acc[r][c], w, &row[c * LANES..]); });
         });
     }
     let wo = g.output[1];
     unroll!(r < R => {
         let out = &mut y[(oy0 + r) * wo..][..wo];
         unroll!(c < C => {
-            let x = x0 + c * V::WIDTH;
-            match out.get_mut(x..x + V::WIDTH) {
+            let x = x0 + c * LANES;
+            match out.get_mut(x..x + LANES) {
                 Some(dst) => acc[r][c].store(dst),
                 None if x < wo => {
-                    let mut lanes = [0f32; 16];
+                    let mut lanes = [0f32; LANES];
                     acc[r][c].store(&mut lanes);
                     out[x..].copy_from_slice(&lanes[..wo - x]);
                 }
@@ -167,7 +173,6 @@ fn tile<V: Lanes, S: Step, const R: usize, const C: usize>(
 struct Portable([f32; LANES]);
 
 impl Lanes for Portable {
-    const WIDTH: usize = LANES;
     const COMPACT: bool = cfg!(target_arch = "x86_64");
 
     #[inline(always)]

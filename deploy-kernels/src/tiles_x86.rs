@@ -27,8 +27,6 @@ struct Avx2(__m256);
 
 #[allow(unsafe_code)]
 impl Lanes for Avx2 {
-    const WIDTH: usize = 8;
-
     #[inline(always)]
     fn splat(v: f32) -> Self {
         // SAFETY (this impl): reached only from `run_avx2`, on a CPU with AVX2 and FMA; every

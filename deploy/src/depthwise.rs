@@ -67,7 +67,6 @@ impl EvalOp for Depthwise {
         let k = self.kernel.try_as_plain_ram()?.as_slice::<f32>()?;
         let b = self.bias.try_as_plain_ram()?.as_slice::<f32>()?;
         let g = &self.geometry;
-        let plane_out = g.output[0] * g.output[1];
         let shape = input.shape();
         let r = shape.len();
         ensure!(
@@ -76,16 +75,15 @@ impl EvalOp for Depthwise {
             self.channels,
             g.input
         );
-        let planes = shape[..r - 2].iter().product::<usize>();
         let mut y = crate::pointwise::uninitialized(&planes_out(g, shape))?;
-        let mut view = y.try_as_plain_ram_mut()?;
-        let ys = view.as_slice_mut::<f32>()?;
-        ensure!(
-            ys.len() == planes * plane_out,
-            "depthwise output of {planes} planes"
+        depthwise::planes(
+            g,
+            x,
+            k,
+            b,
+            self.relu,
+            y.try_as_plain_ram_mut()?.as_slice_mut()?,
         );
-        depthwise::planes(g, x, k, b, self.relu, ys);
-        drop(view);
         Ok(tvec!(y.into_tvalue()))
     }
 }
